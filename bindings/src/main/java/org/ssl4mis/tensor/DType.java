@@ -78,8 +78,10 @@ public enum DType {
 
   /** The dtype of a libtorch scalar type. */
   public static DType of(ScalarType type) {
+    // JavaCPP may return a fresh enum object from native code; intern() gives the canonical constant.
+    ScalarType canonical = type.intern();
     for (DType d : values()) {
-      if (d.scalarType == type) {
+      if (d.scalarType == canonical) {
         return d;
       }
     }
