@@ -1,0 +1,150 @@
+package org.ssl4mis.networks;
+
+import java.util.List;
+import org.bytedeco.pytorch.Conv2dImpl;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.UpsampleImpl;
+import org.bytedeco.pytorch.ConvTranspose2dImpl;
+import org.bytedeco.pytorch.global.torch;
+import org.ssl4mis.nn.JModule;
+import org.ssl4mis.nn.Layer;
+import org.ssl4mis.nn.Nn;
+import org.ssl4mis.nn.Sequential;
+
+/**
+ * The building blocks of SSL4MIS's 2D UNet family ({@code networks/unet.py}), with the same member names so
+ * that state-dict keys match the Python ones exactly.
+ */
+public final class UNet2dBlocks {
+  private UNet2dBlocks() {}
+
+  /** Python's default {@code nn.LeakyReLU()} slope. */
+  static final double LEAKY_SLOPE = 0.01;
+
+  /** Two 3x3 convolutions, each with batch norm and leaky ReLU, dropout between them. */
+  public static final class ConvBlock extends JModule implements Layer {
+    final Sequential convConv;
+
+    public ConvBlock(long inChannels, long outChannels, double dropoutP) {
+      convConv = register("conv_conv", new Sequential(
+          Nn.conv2d(inChannels, outChannels, 3).padding(1).build(),
+          Nn.batchNorm2d(outChannels).build(),
+          Nn.leakyRelu(LEAKY_SLOPE),
+          Nn.dropout(dropoutP),
+          Nn.conv2d(outChannels, outChannels, 3).padding(1).build(),
+          Nn.batchNorm2d(outChannels).build(),
+          Nn.leakyRelu(LEAKY_SLOPE)));
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+      return convConv.forward(x);
+    }
+  }
+
+  /** 2x2 max pooling followed by a {@link ConvBlock}. */
+  public static final class DownBlock extends JModule implements Layer {
+    final Sequential maxpoolConv;
+
+    public DownBlock(long inChannels, long outChannels, double dropoutP) {
+      maxpoolConv = register("maxpool_conv", new Sequential(
+          Nn.maxPool2d(2).build(),
+          new ConvBlock(inChannels, outChannels, dropoutP)));
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+      return maxpoolConv.forward(x);
+    }
+  }
+
+  /**
+   * Upsampling, concatenation with the skip connection, then a {@link ConvBlock}.
+   *
+   * <p>Reference quirk, kept: the decoders never pass {@code bilinear}, so the Python default {@code True}
+   * applies whatever {@code params['bilinear']} says: a 1x1 convolution then bilinear upsampling with
+   * {@code align_corners=True}. {@code bilinear=false} gives the transposed-convolution variant.
+   */
+  public static final class UpBlock extends JModule {
+    final boolean bilinear;
+    final Conv2dImpl conv1x1;
+    final UpsampleImpl upsample;
+    final ConvTranspose2dImpl upTransposed;
+    final ConvBlock conv;
+
+    public UpBlock(long inChannels1, long inChannels2, long outChannels, double dropoutP, boolean bilinear) {
+      this.bilinear = bilinear;
+      if (bilinear) {
+        conv1x1 = register("conv1x1", Nn.conv2d(inChannels1, inChannels2, 1).build());
+        upsample = register("up", Nn.upsample2d(2, "bilinear", true));
+        upTransposed = null;
+      } else {
+        conv1x1 = null;
+        upsample = null;
+        upTransposed = register("up", Nn.convTranspose2d(inChannels1, inChannels2, 2).stride(2).build());
+      }
+      conv = register("conv", new ConvBlock(inChannels2 * 2, outChannels, dropoutP));
+    }
+
+    public Tensor forward(Tensor x1, Tensor x2) {
+      Tensor up = bilinear ? upsample.forward(conv1x1.forward(x1)) : upTransposed.forward(x1);
+      return conv.forward(torch.cat(new TensorVector(x2, up), 1));
+    }
+  }
+
+  /** Five stages: an input {@link ConvBlock} and four {@link DownBlock}s; returns every stage's features. */
+  public static final class Encoder extends JModule {
+    final ConvBlock inConv;
+    final DownBlock down1;
+    final DownBlock down2;
+    final DownBlock down3;
+    final DownBlock down4;
+
+    public Encoder(UNetParams p) {
+      long[] ft = p.featureChannels();
+      double[] dp = p.dropout();
+      inConv = register("in_conv", new ConvBlock(p.inChannels(), ft[0], dp[0]));
+      down1 = register("down1", new DownBlock(ft[0], ft[1], dp[1]));
+      down2 = register("down2", new DownBlock(ft[1], ft[2], dp[2]));
+      down3 = register("down3", new DownBlock(ft[2], ft[3], dp[3]));
+      down4 = register("down4", new DownBlock(ft[3], ft[4], dp[4]));
+    }
+
+    public List<Tensor> forward(Tensor x) {
+      Tensor x0 = inConv.forward(x);
+      Tensor x1 = down1.forward(x0);
+      Tensor x2 = down2.forward(x1);
+      Tensor x3 = down3.forward(x2);
+      Tensor x4 = down4.forward(x3);
+      return List.of(x0, x1, x2, x3, x4);
+    }
+  }
+
+  /** Four {@link UpBlock}s (no dropout) and a 3x3 output convolution. */
+  public static final class Decoder extends JModule {
+    final UpBlock up1;
+    final UpBlock up2;
+    final UpBlock up3;
+    final UpBlock up4;
+    final Conv2dImpl outConv;
+
+    public Decoder(UNetParams p) {
+      long[] ft = p.featureChannels();
+      boolean bilinear = p.upBlocksBilinear();
+      up1 = register("up1", new UpBlock(ft[4], ft[3], ft[3], 0.0, bilinear));
+      up2 = register("up2", new UpBlock(ft[3], ft[2], ft[2], 0.0, bilinear));
+      up3 = register("up3", new UpBlock(ft[2], ft[1], ft[1], 0.0, bilinear));
+      up4 = register("up4", new UpBlock(ft[1], ft[0], ft[0], 0.0, bilinear));
+      outConv = register("out_conv", Nn.conv2d(ft[0], p.classNum(), 3).padding(1).build());
+    }
+
+    public Tensor forward(List<Tensor> features) {
+      Tensor x = up1.forward(features.get(4), features.get(3));
+      x = up2.forward(x, features.get(2));
+      x = up3.forward(x, features.get(1));
+      x = up4.forward(x, features.get(0));
+      return outConv.forward(x);
+    }
+  }
+}

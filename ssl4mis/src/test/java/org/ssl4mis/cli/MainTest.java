@@ -1,0 +1,70 @@
+package org.ssl4mis.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class MainTest {
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int run(String... args) {
+    out.reset();
+    err.reset();
+    return new Main().run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+  }
+
+  private String out() {
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  private String err() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void usageAndExitCodes() {
+    assertEquals(2, run());
+    assertTrue(out().contains("demo") && out().contains("doctor"));
+    assertEquals(0, run("--help"));
+    assertEquals(2, run("nonsense"));
+    assertTrue(err().contains("unknown command 'nonsense'"), err());
+    assertEquals(0, run("demo", "--help"));
+    assertTrue(out().contains("--iterations") && out().contains("(default: 100)"), out());
+  }
+
+  @Test
+  void badOptionsAreOneLineWithAHint() {
+    assertEquals(2, run("demo", "--iterations", "many"));
+    String[] lines = err().strip().split("\n");
+    assertEquals(2, lines.length, err());
+    assertTrue(lines[0].contains("--iterations expects an integer, got 'many'"), err());
+    assertTrue(lines[1].startsWith("hint: "));
+    assertEquals(2, run("demo", "--no-such-option"));
+    assertEquals(2, run("demo", "--patch-size", "30"), "kebab-case aliases work");
+    assertTrue(err().contains("multiple of 16"), err());
+    assertEquals(2, run("demo", "--iterations"));
+    assertTrue(err().contains("needs a value"), err());
+  }
+
+  @Test
+  void doctorPrintsTheRuntime() {
+    assertEquals(0, run("doctor"));
+    assertTrue(out().contains("libtorch   2.10.0"), out());
+    assertTrue(out().contains("hdf5       1.14.3"), out());
+  }
+
+  @Test
+  void demoTrainsAndTheLossFalls() {
+    assertEquals(0, run("demo", "--iterations", "30", "--print_every", "30", "--patch_size", "32", "--seed", "3"));
+    String text = out();
+    assertTrue(text.contains("iter    30"), text);
+    double first = Double.parseDouble(text.replaceAll("(?s).*first loss ([0-9.]+).*", "$1"));
+    double last = Double.parseDouble(text.replaceAll("(?s).*iter    30  loss ([0-9.]+).*", "$1"));
+    assertTrue(last < first, "mean loss of the 30 iterations " + last + " is below the first loss " + first);
+  }
+}
