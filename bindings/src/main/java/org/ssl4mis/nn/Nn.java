@@ -481,6 +481,45 @@ public final class Nn {
   }
 
   /**
+   * {@code nn.MaxUnpool2d(kernel_size)}: stride = kernel size, padding 0. It takes two tensors (values and
+   * the indices of a {@code MaxPool2dImpl.forward_with_indices}), so call its {@code forward} directly
+   * rather than through {@link Layers#of}.
+   */
+  public static UnpoolBuilder maxUnpool2d(long... kernel) {
+    return new UnpoolBuilder(kernel);
+  }
+
+  /** {@code nn.MaxUnpool2d}: stride = kernel size, padding 0. */
+  public static final class UnpoolBuilder {
+    private final long[] kernel;
+    private long[] stride;
+    private long[] padding;
+
+    UnpoolBuilder(long[] kernel) {
+      this.kernel = expand("kernel_size", 2, kernel);
+      this.stride = this.kernel.clone();
+      this.padding = expandNonNegative("padding", 2, 0);
+    }
+
+    public UnpoolBuilder stride(long... s) {
+      stride = expand("stride", 2, s);
+      return this;
+    }
+
+    public UnpoolBuilder padding(long... p) {
+      padding = expandNonNegative("padding", 2, p);
+      return this;
+    }
+
+    public MaxUnpool2dImpl build() {
+      var o = new MaxUnpool2dOptions(new LongPointer(kernel));
+      o.stride().put(stride);
+      o.padding().put(padding);
+      return new MaxUnpool2dImpl(o);
+    }
+  }
+
+  /**
    * {@code nn.Upsample(scale_factor=scale, mode=mode, align_corners=alignCorners)} for 4-D (N, C, H, W)
    * inputs; mode is one of {@code nearest}, {@code bilinear}, {@code bicubic}; a null
    * {@code alignCorners} leaves it unset, as Python's default {@code None}.

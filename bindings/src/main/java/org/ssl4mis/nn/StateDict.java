@@ -1,5 +1,6 @@
 package org.ssl4mis.nn;
 
+import java.lang.ref.Reference;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
@@ -51,6 +52,47 @@ public final class StateDict {
     return n;
   }
 
+  /**
+   * The {@code _metadata} of {@code module.state_dict()}: every module's path ({@code ""} for the root) and
+   * its {@code _version}, in the same pre-order as Python. BatchNorm and InstanceNorm are version 2 (their
+   * loaders look at it), every other module 1.
+   */
+  public static Map<String, Integer> versions(Module module) {
+    Map<String, Integer> out = new LinkedHashMap<>();
+    collectVersions(module, "", out);
+    return out;
+  }
+
+  private static void collectVersions(Module m, String path, Map<String, Integer> out) {
+    out.put(path, version(m));
+    String prefix = path.isEmpty() ? "" : path + ".";
+    if (m instanceof JModule j) {
+      // Java-typed children: libtorch's own lookup would lose the class, and with it the version.
+      for (Map.Entry<String, Module> c : j.childModules().entrySet()) {
+        collectVersions(c.getValue(), prefix + c.getKey(), out);
+      }
+      return;
+    }
+    StringSharedModuleDict children = m.named_children();
+    for (long i = 0; i < children.size(); i++) {
+      var item = children.get(i);
+      collectVersions(item.access(), prefix + item.key().getString(), out);
+    }
+    Reference.reachabilityFence(children);
+  }
+
+  private static int version(Module m) {
+    return switch (m) {
+      case org.bytedeco.pytorch.BatchNorm1dImpl b -> 2;
+      case org.bytedeco.pytorch.BatchNorm2dImpl b -> 2;
+      case org.bytedeco.pytorch.BatchNorm3dImpl b -> 2;
+      case org.bytedeco.pytorch.InstanceNorm1dImpl b -> 2;
+      case org.bytedeco.pytorch.InstanceNorm2dImpl b -> 2;
+      case org.bytedeco.pytorch.InstanceNorm3dImpl b -> 2;
+      default -> 1;
+    };
+  }
+
   private static void collect(Module m, String prefix, boolean params, boolean buffers, Map<String, Tensor> out) {
     if (params) {
       add(m.named_parameters(false), prefix, out);
@@ -63,6 +105,7 @@ public final class StateDict {
       var item = children.get(i);
       collect(item.access(), prefix + item.key().getString() + ".", params, buffers, out);
     }
+    Reference.reachabilityFence(children); // the children are references into it
   }
 
   private static void add(StringTensorDict dict, String prefix, Map<String, Tensor> out) {
@@ -70,8 +113,10 @@ public final class StateDict {
       var item = dict.get(i);
       Tensor t = item.access();
       if (t != null && t.defined()) {
-        out.put(prefix + item.key().getString(), t);
+        // access() is a reference into the dictionary, which dies with it: take our own handle to the tensor.
+        out.put(prefix + item.key().getString(), new Tensor(t));
       }
     }
+    Reference.reachabilityFence(dict);
   }
 }

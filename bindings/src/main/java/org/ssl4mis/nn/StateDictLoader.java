@@ -137,6 +137,14 @@ public final class StateDictLoader {
       this.mismatches = List.copyOf(mismatched);
     }
 
+    /** The same problems with {@code context} (e.g. the file) in front of the message. */
+    public StateDictMismatchException(String contextualMessage, StateDictMismatchException original) {
+      super(contextualMessage, original);
+      this.missingKeys = original.missingKeys;
+      this.unexpectedKeys = original.unexpectedKeys;
+      this.mismatches = original.mismatches;
+    }
+
     public List<String> missingKeys() {
       return missingKeys;
     }

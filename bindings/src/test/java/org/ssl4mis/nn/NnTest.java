@@ -75,6 +75,22 @@ class NnTest {
   }
 
   @Test
+  void stateDictTensorsOutliveTheNativeDictionariesTheyCameFrom() {
+    ConvBlock b = new ConvBlock(1, 8, 0.1);
+    Map<String, Tensor> sd;
+    try (org.ssl4mis.memory.MemoryScope scope = org.ssl4mis.memory.MemoryScope.open()) {
+      sd = StateDict.of(b); // libtorch's named_parameters() dictionaries are freed when the scope closes
+      sd.values().forEach(scope::keep);
+    }
+    for (int i = 0; i < 100; i++) {
+      StateDict.of(new ConvBlock(1, 8, 0.1)); // reuse the freed memory
+    }
+    assertArrayEquals(new long[] {8, 1, 3, 3}, Tensors.shape(sd.get("conv_conv.0.weight")));
+    assertArrayEquals(new long[] {8}, Tensors.shape(sd.get("conv_conv.5.running_var")));
+    assertTrue(sd.get("conv_conv.0.weight").equal(b.convConv.child("0", Conv2dImpl.class).weight()));
+  }
+
+  @Test
   void ownMembersComeBeforeChildrenAndDisabledBiasIsAbsent() {
     TwoHeads m = new TwoHeads();
     List<String> keys = List.copyOf(m.stateDict().keySet());
