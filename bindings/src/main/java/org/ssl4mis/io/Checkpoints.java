@@ -19,13 +19,16 @@ import org.ssl4mis.io.pth.PthWriter;
 import org.ssl4mis.io.pth.PyOrderedDict;
 import org.ssl4mis.io.pth.PyTuple;
 import org.ssl4mis.io.pth.RawTensor;
+import org.ssl4mis.io.pth.StateDictLocator;
+import org.ssl4mis.io.safetensors.CheckpointConversion;
+import org.ssl4mis.io.safetensors.Safetensors;
 import org.ssl4mis.nn.StateDict;
 import org.ssl4mis.nn.StateDictLoader;
 import org.ssl4mis.tensor.Tensors;
 
 /**
  * Weights in and out of modules, in the files Python users exchange: {@code torch.save(model.state_dict())}
- * files ({@code .pth}, {@code .pt}) and whole checkpoint dictionaries.
+ * files ({@code .pth}, {@code .pt}), whole checkpoint dictionaries, and {@code .safetensors}.
  *
  * <p>Reading never goes through libtorch's pickle loader (it cannot read real state-dict files); the
  * project's own restricted reader ({@link PthReader}) produces file-independent {@link RawTensor}s, which
@@ -34,8 +37,6 @@ import org.ssl4mis.tensor.Tensors;
 public final class Checkpoints {
   private Checkpoints() {}
 
-  /** Keys under which training scripts commonly nest the weights, tried in this order. */
-  public static final List<String> NESTED_STATE_DICT_KEYS = List.of("state_dict", "model", "model_state_dict", "net");
 
   static {
     if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
@@ -47,7 +48,7 @@ public final class Checkpoints {
 
   /**
    * The state dict stored in {@code file}: the root when it is a mapping of names to tensors, otherwise the
-   * first of {@link #NESTED_STATE_DICT_KEYS} that is. Tensors are new CPU tensors in file order.
+   * first of {@link StateDictLocator#NESTED_KEYS} that is. Tensors are new CPU tensors in file order.
    *
    * @throws CheckpointFormatException naming the file when it is malformed or holds no state dict
    */
@@ -96,35 +97,24 @@ public final class Checkpoints {
       metadata.put(e.getKey(), local);
     }
     dict.setMetadata(metadata);
+    if (formatOf(file).equals("safetensors")) {
+      Map<String, RawTensor> tensors = new LinkedHashMap<>();
+      dict.forEach((k, v) -> tensors.put((String) k, (RawTensor) v));
+      CheckpointConversion.writeStateDict(file, tensors, metadata);
+      return;
+    }
     PthWriter.write(file, dict);
   }
 
   private static Map<String, RawTensor> readStateDict(Path file, String key) throws IOException {
-    Checkpoint checkpoint = PthReader.read(file);
-    if (key != null) {
-      return checkpoint.stateDict(key);
-    }
-    List<String> tried = new ArrayList<>();
-    try {
-      return checkpoint.stateDict();
-    } catch (CheckpointFormatException e) {
-      tried.add(e.reason());
-    }
-    if (checkpoint.root() instanceof Map<?, ?> root) {
-      for (String k : NESTED_STATE_DICT_KEYS) {
-        if (root.containsKey(k)) {
-          try {
-            return checkpoint.stateDict(k);
-          } catch (CheckpointFormatException e) {
-            tried.add(e.reason());
-          }
-        }
+    if (formatOf(file).equals("safetensors")) {
+      if (key != null) {
+        throw new IllegalArgumentException(file + ": a safetensors file holds one flat state dict; no key '" + key + "'");
       }
-      List<String> keys = root.keySet().stream().map(String::valueOf).limit(20).toList();
-      throw new CheckpointFormatException(file.toString(), "no state dict found: " + String.join("; ", tried)
-          + "; the root has keys " + keys + " (pick one with a key argument)");
+      return Safetensors.read(file).tensors();
     }
-    throw new CheckpointFormatException(file.toString(), "no state dict found: " + String.join("; ", tried));
+    Checkpoint checkpoint = PthReader.read(file);
+    return (key == null ? StateDictLocator.locate(checkpoint) : StateDictLocator.locate(checkpoint, key)).tensors();
   }
 
   // ---- whole checkpoints -----------------------------------------------------------------------------

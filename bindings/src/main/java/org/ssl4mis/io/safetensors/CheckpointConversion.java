@@ -12,6 +12,7 @@ import java.util.Map;
 import org.ssl4mis.io.pth.Checkpoint;
 import org.ssl4mis.io.pth.CheckpointFormatException;
 import org.ssl4mis.io.pth.PthReader;
+import org.ssl4mis.io.pth.StateDictLocator;
 import org.ssl4mis.io.pth.PthWriter;
 import org.ssl4mis.io.pth.PyOrderedDict;
 import org.ssl4mis.io.pth.PyTuple;
@@ -50,7 +51,7 @@ public final class CheckpointConversion {
    * Keys under which training scripts nest the state dict, tried in this order after the root (the same as
    * {@code org.ssl4mis.io.Checkpoints.NESTED_STATE_DICT_KEYS}).
    */
-  public static final List<String> NESTED_KEYS = List.of("state_dict", "model", "model_state_dict", "net");
+  public static final List<String> NESTED_KEYS = StateDictLocator.NESTED_KEYS;
   private static final int LISTED = 20;
 
   private CheckpointConversion() {
@@ -87,70 +88,32 @@ public final class CheckpointConversion {
    */
   public static Result pthToSafetensors(Path in, Path out) throws IOException {
     Checkpoint checkpoint = PthReader.read(in);
-    String source = in.toString();
-    Object root = checkpoint.root();
-    List<String> reasons = new ArrayList<>();
-    String location = "the root";
-    Map<?, ?> stateDict = null;
-    String why = unfitness(root);
-    if (why == null) {
-      stateDict = (Map<?, ?>) root;
-    } else {
-      reasons.add(location + " " + why);
-      if (root instanceof Map<?, ?> map) {
-        List<String> missing = new ArrayList<>();
-        for (String key : NESTED_KEYS) {
-          String where = "the root['" + key + "']";
-          if (!map.containsKey(key)) {
-            missing.add("'" + key + "'");
-            continue;
-          }
-          String whyNot = unfitness(map.get(key));
-          if (whyNot == null) {
-            stateDict = (Map<?, ?>) map.get(key);
-            location = where;
-            break;
-          }
-          reasons.add(where + " " + whyNot);
-        }
-        if (stateDict == null && !missing.isEmpty()) {
-          String last = missing.removeLast();
-          reasons.add("the root has no " + (missing.isEmpty() ? "" : String.join(", ", missing) + " or ") + last
-              + " entry");
-        }
-      }
+    StateDictLocator.Located found = StateDictLocator.locate(checkpoint, NESTED_KEYS,
+        name -> name.isEmpty() || name.equals(Safetensors.METADATA_KEY)
+            ? "an entry named " + Json.quote(name) + ", a name safetensors does not allow" : null);
+    try {
+      writeStateDict(out, found.tensors(), found.metadata());
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointFormatException(in.toString(), "the _metadata of " + found.location()
+          + " cannot be kept as JSON: " + e.getMessage(), e);
     }
-    if (stateDict == null) {
-      throw new CheckpointFormatException(source, "no state dict (a flat mapping of names to tensors) that"
-          + " safetensors can hold: " + String.join("; ", reasons));
-    }
-    List<String> dropped = new ArrayList<>();
-    if (stateDict != root) {
-      for (Object key : ((Map<?, ?>) root).keySet()) {
-        if (!location.equals("the root['" + key + "']")) {
-          dropped.add("the root['" + key + "']");
-        }
-      }
-    }
+    return new Result(in, out, found.location(), found.tensors().size(), found.metadata() != null,
+        found.otherRootEntries());
+  }
 
-    LinkedHashMap<String, RawTensor> tensors = new LinkedHashMap<>();
-    for (Map.Entry<?, ?> e : stateDict.entrySet()) {
-      tensors.put((String) e.getKey(), (RawTensor) e.getValue());
-    }
+  /**
+   * Writes a state dict as safetensors (atomically), with {@code "format": "pt"} and, when given, the
+   * PyTorch {@code _metadata} as JSON under {@value #PYTORCH_METADATA}.
+   *
+   * @throws IllegalArgumentException when the metadata has values JSON cannot hold
+   */
+  public static void writeStateDict(Path out, Map<String, RawTensor> tensors, Object pytorchMetadata) throws IOException {
     LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
     metadata.put(FORMAT, "pt");
-    boolean kept = false;
-    if (stateDict instanceof PyOrderedDict od && od.metadata() != null) {
-      try {
-        metadata.put(PYTORCH_METADATA, Json.write(toJson(od.metadata(), "_metadata")));
-      } catch (IllegalArgumentException e) {
-        throw new CheckpointFormatException(source, "the _metadata of " + location
-            + " cannot be kept as JSON: " + e.getMessage(), e);
-      }
-      kept = true;
+    if (pytorchMetadata != null) {
+      metadata.put(PYTORCH_METADATA, Json.write(toJson(pytorchMetadata, "_metadata")));
     }
     Safetensors.write(out, tensors, metadata);
-    return new Result(in, out, location, tensors.size(), kept, dropped);
   }
 
   /**
@@ -195,62 +158,8 @@ public final class CheckpointConversion {
     return new PyOrderedDict(map);
   }
 
-  /** Why {@code node} is not a flat state dict safetensors can hold, or null when it is one. */
-  private static String unfitness(Object node) {
-    if (!(node instanceof Map<?, ?> map)) {
-      return "is " + article(typeName(node)) + ", not a mapping of names to tensors";
-    }
-    List<String> bad = new ArrayList<>();
-    int badCount = 0;
-    for (Map.Entry<?, ?> e : map.entrySet()) {
-      String problem = null;
-      if (!(e.getKey() instanceof String name)) {
-        problem = "a key of type " + typeName(e.getKey()) + " (" + e.getKey() + ")";
-      } else if (name.isEmpty() || name.equals(Safetensors.METADATA_KEY)) {
-        problem = "an entry named " + Json.quote(name) + ", a name safetensors does not allow";
-      } else if (!(e.getValue() instanceof RawTensor)) {
-        problem = "'" + name + "' (" + typeName(e.getValue()) + ")";
-      }
-      if (problem != null && badCount++ < LISTED) {
-        bad.add(problem);
-      }
-    }
-    if (node instanceof PyOrderedDict od) {
-      for (String attribute : od.attributes().keySet()) {
-        if (!attribute.equals(PyOrderedDict.METADATA) && badCount++ < LISTED) {
-          bad.add("the attribute '" + attribute + "'");
-        }
-      }
-    }
-    if (badCount == 0) {
-      return null;
-    }
-    return "has " + badCount + " entr" + (badCount == 1 ? "y" : "ies") + " that cannot go to safetensors: "
-        + String.join(", ", bad) + (badCount > LISTED ? ", ... (" + (badCount - LISTED) + " more)" : "");
-  }
-
   private static String article(String noun) {
     return ("aeiouAEIOU".indexOf(noun.charAt(0)) >= 0 ? "an " : "a ") + noun;
-  }
-
-  /** The Python type name of a checkpoint value. */
-  static String typeName(Object value) {
-    return switch (value) {
-      case null -> "None";
-      case PyOrderedDict _ -> "OrderedDict";
-      case Map<?, ?> _ -> "dict";
-      case PyTuple _ -> "tuple";
-      case List<?> _ -> "list";
-      case String _ -> "str";
-      case Long _, Integer _, BigInteger _ -> "int";
-      case Double _, Float _ -> "float";
-      case Boolean _ -> "bool";
-      case byte[] _ -> "bytes";
-      case DType _ -> "torch.dtype";
-      case RawTensor _ -> "tensor";
-      case StorageRef _ -> "storage";
-      default -> value.getClass().getSimpleName();
-    };
   }
 
   /** The JSON form of a {@code _metadata} value: dicts with string keys, lists, tuples, str, int, bool, None. */
@@ -264,7 +173,7 @@ public final class CheckpointConversion {
         LinkedHashMap<String, Object> out = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : map.entrySet()) {
           if (!(e.getKey() instanceof String key)) {
-            throw new IllegalArgumentException(path + " has a key of type " + typeName(e.getKey()));
+            throw new IllegalArgumentException(path + " has a key of type " + StateDictLocator.typeName(e.getKey()));
           }
           out.put(key, toJson(e.getValue(), path + "['" + key + "']"));
         }
@@ -277,7 +186,7 @@ public final class CheckpointConversion {
         }
         yield out;
       }
-      default -> throw new IllegalArgumentException(path + " is " + article(typeName(value))
+      default -> throw new IllegalArgumentException(path + " is " + article(StateDictLocator.typeName(value))
           + ", which has no JSON form here");
     };
   }

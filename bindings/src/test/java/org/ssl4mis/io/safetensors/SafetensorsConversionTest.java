@@ -194,9 +194,9 @@ class SafetensorsConversionTest {
     String message = assertThrows(CheckpointFormatException.class,
         () -> CheckpointConversion.pthToSafetensors(in, out)).getMessage();
     assertTrue(message.startsWith(in + ": no state dict"), message);
-    assertTrue(message.contains("the root has 2 entries that cannot go to safetensors: 'epoch' (int), 'state_dict'"
+    assertTrue(message.contains("the root has 2 entries that are not a named tensor: 'epoch' (int), 'state_dict'"
         + " (OrderedDict)"), message);
-    assertTrue(message.contains("the root['state_dict'] has 2 entries that cannot go to safetensors: 'step' (int),"
+    assertTrue(message.contains("the root['state_dict'] has 2 entries that are not a named tensor: 'step' (int),"
         + " 'pair' (tuple)"), message);
     assertTrue(message.contains("the root has no 'model', 'model_state_dict' or 'net' entry"), message);
     assertFalse(Files.exists(out));
