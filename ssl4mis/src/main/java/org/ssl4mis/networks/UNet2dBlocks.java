@@ -14,7 +14,9 @@ import org.ssl4mis.nn.Sequential;
 
 /**
  * The building blocks of SSL4MIS's 2D UNet family ({@code networks/unet.py}), with the same member names so
- * that state-dict keys match the Python ones exactly.
+ * that state-dict keys match the Python ones exactly: the blocks, the {@link Encoder}, the plain
+ * {@link Decoder} (UNet, and UNet_CCT's main and auxiliary decoders) and the deep-supervision decoders
+ * {@link DecoderDS} (UNet_DS) and {@link DecoderURPC} (UNet_URPC).
  */
 public final class UNet2dBlocks {
   private UNet2dBlocks() {}
@@ -145,6 +147,109 @@ public final class UNet2dBlocks {
       x = up3.forward(x, features.get(1));
       x = up4.forward(x, features.get(0));
       return outConv.forward(x);
+    }
+  }
+
+  /**
+   * What {@code Decoder_DS} and {@code Decoder_URPC} share: the {@link Decoder}'s four up blocks and output
+   * convolution plus a 3x3 segmentation head on the outputs of up1, up2 and up3, each resized to the input
+   * size with nearest-neighbour interpolation ({@code F.interpolate(x, shape)}, mode {@code nearest}).
+   *
+   * <p>Reference quirk, kept: {@code out_conv_dp4} (a head for the bottleneck features) is created, so it is
+   * in the state dict, but never used in the forward pass; it gets no gradient.
+   */
+  public abstract static sealed class PyramidDecoder extends JModule permits DecoderDS, DecoderURPC {
+    final UpBlock up1;
+    final UpBlock up2;
+    final UpBlock up3;
+    final UpBlock up4;
+    final Conv2dImpl outConv;
+    final Conv2dImpl outConvDp4;
+    final Conv2dImpl outConvDp3;
+    final Conv2dImpl outConvDp2;
+    final Conv2dImpl outConvDp1;
+
+    PyramidDecoder(UNetParams p) {
+      long[] ft = p.featureChannels();
+      long classes = p.classNum();
+      boolean bilinear = p.upBlocksBilinear();
+      up1 = register("up1", new UpBlock(ft[4], ft[3], ft[3], 0.0, bilinear));
+      up2 = register("up2", new UpBlock(ft[3], ft[2], ft[2], 0.0, bilinear));
+      up3 = register("up3", new UpBlock(ft[2], ft[1], ft[1], 0.0, bilinear));
+      up4 = register("up4", new UpBlock(ft[1], ft[0], ft[0], 0.0, bilinear));
+      outConv = register("out_conv", Nn.conv2d(ft[0], classes, 3).padding(1).build());
+      outConvDp4 = register("out_conv_dp4", Nn.conv2d(ft[4], classes, 3).padding(1).build());
+      outConvDp3 = register("out_conv_dp3", Nn.conv2d(ft[3], classes, 3).padding(1).build());
+      outConvDp2 = register("out_conv_dp2", Nn.conv2d(ft[2], classes, 3).padding(1).build());
+      outConvDp1 = register("out_conv_dp1", Nn.conv2d(ft[1], classes, 3).padding(1).build());
+    }
+
+    /** What head {@code level} (3 after up1, 2 after up2, 1 after up3) sees of the decoder features. */
+    abstract Tensor headInput(int level, Tensor x);
+
+    /**
+     * @param features the five {@link Encoder} outputs
+     * @param size the spatial size (H, W) the side outputs are resized to, normally the input's
+     * @return {@code (dp0, dp1, dp2, dp3)}, each (N, class_num, H, W): dp0 is the full-resolution output,
+     *     dp1..dp3 come from ever coarser decoder stages
+     */
+    public List<Tensor> forward(List<Tensor> features, long[] size) {
+      if (features.size() != 5) {
+        throw new IllegalArgumentException("expected the 5 encoder stages, got " + features.size());
+      }
+      if (size.length != 2) {
+        throw new IllegalArgumentException("size is (H, W), got " + size.length + " values");
+      }
+      Tensor x = up1.forward(features.get(4), features.get(3));
+      Tensor dp3 = torch.upsample_nearest2d(outConvDp3.forward(headInput(3, x)), size);
+      x = up2.forward(x, features.get(2));
+      Tensor dp2 = torch.upsample_nearest2d(outConvDp2.forward(headInput(2, x)), size);
+      x = up3.forward(x, features.get(1));
+      Tensor dp1 = torch.upsample_nearest2d(outConvDp1.forward(headInput(1, x)), size);
+      x = up4.forward(x, features.get(0));
+      Tensor dp0 = outConv.forward(x);
+      return List.of(dp0, dp1, dp2, dp3);
+    }
+  }
+
+  /** {@code Decoder_DS}: the {@link PyramidDecoder} with its heads on the plain decoder features. */
+  public static final class DecoderDS extends PyramidDecoder {
+    public DecoderDS(UNetParams p) {
+      super(p);
+    }
+
+    @Override
+    Tensor headInput(int level, Tensor x) {
+      return x;
+    }
+  }
+
+  /**
+   * {@code Decoder_URPC}: the {@link PyramidDecoder} whose heads, in training mode only, see perturbed
+   * features: element dropout with p = 0.5 after up1, {@link Perturbations#featureDropout} after up2 and
+   * {@link Perturbations.FeatureNoise} after up3. In eval mode it computes exactly what {@link DecoderDS} does.
+   */
+  public static final class DecoderURPC extends PyramidDecoder {
+    /** The rate of the reference's {@code Dropout(x, p=0.5)} on the coarsest head. */
+    public static final double HEAD_DROPOUT_P = 0.5;
+    final Perturbations.FeatureNoise featureNoise;
+
+    public DecoderURPC(UNetParams p) {
+      super(p);
+      featureNoise = register("feature_noise", new Perturbations.FeatureNoise());
+    }
+
+    @Override
+    Tensor headInput(int level, Tensor x) {
+      if (!is_training()) {
+        return x;
+      }
+      return switch (level) {
+        case 3 -> Perturbations.dropout(x, HEAD_DROPOUT_P);
+        case 2 -> Perturbations.featureDropout(x);
+        case 1 -> featureNoise.forward(x);
+        default -> throw new IllegalArgumentException("no head at level " + level);
+      };
     }
   }
 }
