@@ -1,0 +1,239 @@
+package org.ssl4mis.networks;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.ssl4mis.nn.Layer;
+
+/**
+ * The one network factory, by the names of SSL4MIS's {@code net_factory} (2D) and {@code net_factory_3d}
+ * (3D), with the reference's defaults; options override constructor arguments by their Python names.
+ *
+ * <pre>{@code
+ * Network net = Networks.create("unet", 1, 4);                               // net_factory("unet", 1, 4)
+ * Network vnet = Networks.create("vnet", 1, 2, Options.of("n_filters", "8"));  // VNet(n_filters=8, ...)
+ * }</pre>
+ */
+public final class Networks {
+  private Networks() {}
+
+  /** A built network: its module (for weights, train/eval, devices) and its forward as a list of outputs. */
+  public record Network(String name, Module module, Function<Tensor, List<Tensor>> forwardAll) {
+    /** Every output in the reference's order (one element for single-output networks). */
+    public List<Tensor> outputs(Tensor input) {
+      return forwardAll.apply(input);
+    }
+
+    /** The main segmentation logits: the output, or the first of several, as the reference's tests take. */
+    public Tensor logits(Tensor input) {
+      return forwardAll.apply(input).get(0);
+    }
+
+    /** The main output as a one-tensor {@link Layer}. */
+    public Layer asLayer() {
+      return this::logits;
+    }
+  }
+
+  /**
+   * Constructor arguments by their Python names, as text ({@code "feature_chns" -> "4,8,16,32,64"},
+   * {@code "normalization" -> "batchnorm"}); anything not given keeps the factory's default.
+   */
+  public record Options(Map<String, String> values) {
+    public Options {
+      values = Map.copyOf(values);
+    }
+
+    public static Options defaults() {
+      return new Options(Map.of());
+    }
+
+    /** Options from name/value pairs: {@code of("n_filters", "8", "has_dropout", "false")}. */
+    public static Options of(String... nameValuePairs) {
+      if (nameValuePairs.length % 2 != 0) {
+        throw new IllegalArgumentException("options come in name/value pairs, got " + Arrays.toString(nameValuePairs));
+      }
+      Map<String, String> m = new LinkedHashMap<>();
+      for (int i = 0; i < nameValuePairs.length; i += 2) {
+        m.put(nameValuePairs[i], nameValuePairs[i + 1]);
+      }
+      return new Options(m);
+    }
+
+    /** Parses {@code name=value;name=value} (lists are comma-separated: {@code feature_chns=4,8,16,32,64}). */
+    public static Options parse(String text) {
+      Map<String, String> m = new LinkedHashMap<>();
+      if (text != null && !text.isBlank()) {
+        for (String part : text.split(";")) {
+          int eq = part.indexOf('=');
+          if (eq <= 0) {
+            throw new IllegalArgumentException("network option '" + part + "' is not name=value");
+          }
+          m.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
+        }
+      }
+      return new Options(m);
+    }
+
+    String string(String name, String fallback) {
+      return values.getOrDefault(name, fallback);
+    }
+
+    long integer(String name, long fallback) {
+      String v = values.get(name);
+      try {
+        return v == null ? fallback : Long.parseLong(v.strip());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("network option " + name + "='" + v + "' is not an integer");
+      }
+    }
+
+    boolean bool(String name, boolean fallback) {
+      String v = values.get(name);
+      if (v == null) {
+        return fallback;
+      }
+      return switch (v.strip().toLowerCase(Locale.ROOT)) {
+        case "true", "1" -> true;
+        case "false", "0" -> false;
+        default -> throw new IllegalArgumentException("network option " + name + "='" + v + "' is not true or false");
+      };
+    }
+
+    long[] longs(String name, long[] fallback) {
+      String v = values.get(name);
+      if (v == null) {
+        return fallback;
+      }
+      try {
+        return Arrays.stream(v.replace("[", "").replace("]", "").split(",")).map(String::strip)
+            .mapToLong(Long::parseLong).toArray();
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("network option " + name + "='" + v + "' is not a list of integers");
+      }
+    }
+
+    double[] doubles(String name, double[] fallback) {
+      String v = values.get(name);
+      if (v == null) {
+        return fallback;
+      }
+      try {
+        return Arrays.stream(v.replace("[", "").replace("]", "").split(",")).map(String::strip)
+            .mapToDouble(Double::parseDouble).toArray();
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("network option " + name + "='" + v + "' is not a list of numbers");
+      }
+    }
+
+    void requireOnly(String net, Set<String> allowed) {
+      for (String k : values.keySet()) {
+        if (!allowed.contains(k)) {
+          throw new IllegalArgumentException("network '" + net + "' has no option '" + k + "'; its options are "
+              + new TreeSet<>(allowed));
+        }
+      }
+    }
+  }
+
+  private static final Set<String> UNET_OPTIONS = Set.of("feature_chns", "dropout", "bilinear");
+  private static final Set<String> UNET3D_OPTIONS = Set.of("feature_scale", "is_deconv", "is_batchnorm");
+
+  /** The names {@link #create} accepts, 2D then 3D. */
+  public static final List<String> NAMES = List.of("unet", "enet", "unet_ds", "unet_cct", "unet_urpc", "pnet",
+      "efficient_unet", "ViT_Seg", "nnUNet", "unet_3D", "attention_unet", "voxresnet", "vnet", "unet_3D_dv_semi");
+
+  /** {@link #create(String, long, long, Options)} with the reference's defaults. */
+  public static Network create(String name, long inChannels, long classes) {
+    return create(name, inChannels, classes, Options.defaults());
+  }
+
+  /**
+   * Builds network {@code name} as SSL4MIS's factories do, with {@code options} overriding constructor
+   * arguments by their Python names.
+   *
+   * @throws IllegalArgumentException for an unknown name (listing the valid ones) or option
+   * @throws UnsupportedOperationException for reference networks not available in Java yet, saying why
+   */
+  public static Network create(String name, long inChannels, long classes, Options options) {
+    return switch (name) {
+      case "unet" -> {
+        options.requireOnly(name, UNET_OPTIONS);
+        UNet n = new UNet(unetParams(inChannels, classes, options));
+        yield new Network(name, n, x -> List.of(n.forward(x)));
+      }
+      case "unet_ds" -> {
+        options.requireOnly(name, UNET_OPTIONS);
+        UNetDS n = new UNetDS(unetParams(inChannels, classes, options));
+        yield new Network(name, n, n::forward);
+      }
+      case "unet_cct" -> {
+        options.requireOnly(name, UNET_OPTIONS);
+        UNetCCT n = new UNetCCT(unetParams(inChannels, classes, options));
+        yield new Network(name, n, n::forward);
+      }
+      case "unet_urpc" -> {
+        options.requireOnly(name, UNET_OPTIONS);
+        UNetURPC n = new UNetURPC(unetParams(inChannels, classes, options));
+        yield new Network(name, n, n::forward);
+      }
+      case "enet" -> {
+        options.requireOnly(name, Set.of("encoder_relu", "decoder_relu"));
+        ENet n = new ENet(inChannels, classes, options.bool("encoder_relu", false), options.bool("decoder_relu", true));
+        yield new Network(name, n, x -> List.of(n.forward(x)));
+      }
+      case "pnet" -> {
+        options.requireOnly(name, Set.of("num_filters", "ratios"));
+        PNet2D n = new PNet2D(inChannels, classes, options.integer("num_filters", 64),
+            options.longs("ratios", new long[] {1, 2, 4, 8, 16}));
+        yield new Network(name, n, x -> List.of(n.forward(x)));
+      }
+      case "unet_3D" -> {
+        options.requireOnly(name, UNET3D_OPTIONS);
+        UNet3D n = new UNet3D((int) options.integer("feature_scale", 4), classes, options.bool("is_deconv", true),
+            inChannels, options.bool("is_batchnorm", true));
+        yield new Network(name, n, x -> List.of(n.forward(x)));
+      }
+      case "unet_3D_dv_semi" -> {
+        options.requireOnly(name, UNET3D_OPTIONS);
+        UNet3DDvSemi n = new UNet3DDvSemi((int) options.integer("feature_scale", 4), classes,
+            options.bool("is_deconv", true), inChannels, options.bool("is_batchnorm", true));
+        yield new Network(name, n, n::forward);
+      }
+      case "attention_unet" -> {
+        options.requireOnly(name, Set.of("feature_scale"));
+        AttentionUNet3D n = new AttentionUNet3D((int) options.integer("feature_scale", 4), classes, inChannels);
+        yield new Network(name, n, x -> List.of(n.forward(x)));
+      }
+      case "voxresnet" -> {
+        options.requireOnly(name, Set.of("feature_chns"));
+        VoxResNet n = new VoxResNet(inChannels, options.integer("feature_chns", 64), classes);
+        yield new Network(name, n, x -> List.of(n.forward(x)));
+      }
+      case "vnet" -> {
+        options.requireOnly(name, Set.of("n_filters", "normalization", "has_dropout"));
+        VNet n = new VNet(inChannels, classes, options.integer("n_filters", 16),
+            VNet.Normalization.parse(options.string("normalization", "batchnorm")), options.bool("has_dropout", true));
+        yield new Network(name, n, x -> List.of(n.forward(x)));
+      }
+      case "efficient_unet" -> throw new UnsupportedOperationException(
+          "efficient_unet (EfficientNet-b3 encoder) is not available in Java yet");
+      case "ViT_Seg" -> throw new UnsupportedOperationException("ViT_Seg (Swin-UNet) is not available in Java yet");
+      case "nnUNet" -> throw new UnsupportedOperationException("nnUNet (Generic_UNet) is not available in Java yet");
+      default -> throw new IllegalArgumentException("unknown network '" + name + "'; valid names: " + NAMES);
+    };
+  }
+
+  private static UNetParams unetParams(long in, long classes, Options o) {
+    UNetParams p = UNetParams.reference(in, classes);
+    return new UNetParams(in, o.longs("feature_chns", p.featureChannels()), o.doubles("dropout", p.dropout()), classes,
+        o.bool("bilinear", true));
+  }
+}
