@@ -9,7 +9,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.ssl4mis.memory.MemoryScope;
-import org.ssl4mis.networks.UNet;
+import org.ssl4mis.networks.Networks;
 import org.ssl4mis.runtime.Device;
 import org.ssl4mis.runtime.NativeRuntime;
 
@@ -64,7 +64,8 @@ final class DemoCommand implements Command {
     NativeRuntime.seed(o.getLong("seed"));
     org.bytedeco.pytorch.Device torchDevice = new org.bytedeco.pytorch.Device(device.toString());
 
-    UNet net = new UNet(1, 2);
+    Networks.Network network = Networks.create("unet", 1, 2);
+    org.bytedeco.pytorch.Module net = network.module();
     net.to(torchDevice, false);
     net.train(true);
     SGDOptions sgdOptions = new SGDOptions(o.getDouble("base_lr"));
@@ -83,7 +84,7 @@ final class DemoCommand implements Command {
       try (MemoryScope scope = MemoryScope.open()) {
         Tensor[] batchTensors = diskBatch(batch, size, torchDevice);
         sgd.zero_grad();
-        Tensor l = torch.cross_entropy_loss(net.forward(batchTensors[0]), batchTensors[1]);
+        Tensor l = torch.cross_entropy_loss(network.logits(batchTensors[0]), batchTensors[1]);
         l.backward();
         sgd.step();
         loss = l.item_double();
