@@ -67,4 +67,29 @@ class MainTest {
     double last = Double.parseDouble(text.replaceAll("(?s).*iter    30  loss ([0-9.]+).*", "$1"));
     assertTrue(last < first, "mean loss of the 30 iterations " + last + " is below the first loss " + first);
   }
+
+  @Test
+  void ckptInspectsAndConvertsBothWays(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path unet = org.ssl4mis.testing.SharedData.parity().resolve("UNet.pth");
+    assertEquals(0, run("ckpt", "inspect", unet.toString()));
+    assertTrue(out().contains("tensors        136"), out());
+    assertTrue(out().contains("1,816,726"), out());
+    assertTrue(out().contains("encoder.in_conv.conv_conv.0.weight") && out().contains("[16, 1, 3, 3]"), out());
+    java.nio.file.Path st = dir.resolve("unet.safetensors");
+    assertEquals(0, run("ckpt", "convert", unet.toString(), st.toString()));
+    assertTrue(out().contains("136 tensors") && out().contains("_metadata kept"), out());
+    assertEquals(0, run("ckpt", "inspect", st.toString(), "--json"));
+    var json = (java.util.Map<?, ?>) org.ssl4mis.io.json.Json.parseDocument(out());
+    assertEquals(136L, json.get("tensors"));
+    assertEquals("safetensors", json.get("format"));
+    java.nio.file.Path back = dir.resolve("back.pth");
+    assertEquals(0, run("ckpt", "convert", st.toString(), back.toString()));
+    assertEquals(2, run("ckpt", "convert", unet.toString(), dir.resolve("x.txt").toString()));
+    assertTrue(err().contains("unknown checkpoint extension"), err());
+    assertEquals(2, run("ckpt", "inspect", dir.resolve("missing.pth").toString()));
+    java.nio.file.Path bad = dir.resolve("bad.pth");
+    java.nio.file.Files.writeString(bad, "garbage");
+    assertEquals(1, run("ckpt", "inspect", bad.toString()));
+    assertTrue(err().strip().split("\n")[0].contains(bad.toString()), err());
+  }
 }
