@@ -15,7 +15,7 @@ public final class Main {
   private final Map<String, Command> commands = new LinkedHashMap<>();
 
   Main() {
-    for (Command c : List.of(new DemoCommand(), new CkptCommand(), new DoctorCommand())) {
+    for (Command c : List.of(new DemoCommand(), new CkptCommand(), new ParityCommand(), new DoctorCommand())) {
       commands.put(c.name(), c);
     }
   }

@@ -92,4 +92,12 @@ class MainTest {
     assertEquals(1, run("ckpt", "inspect", bad.toString()));
     assertTrue(err().strip().split("\n")[0].contains(bad.toString()), err());
   }
+
+  @Test
+  void parityChecksAFixtureFolder() {
+    assertEquals(0, run("parity", org.ssl4mis.testing.SharedData.parity().toString()));
+    assertTrue(out().contains("VNet") && out().contains("PASS"), out());
+    assertTrue(out().contains("13 of 13 network fixtures pass"), out());
+    assertEquals(2, run("parity", "/no/such/folder"));
+  }
 }
