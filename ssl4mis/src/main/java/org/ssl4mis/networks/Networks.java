@@ -226,7 +226,14 @@ public final class Networks {
       case "efficient_unet" -> throw new UnsupportedOperationException(
           "efficient_unet (EfficientNet-b3 encoder) is not available in Java yet");
       case "ViT_Seg" -> throw new UnsupportedOperationException("ViT_Seg (Swin-UNet) is not available in Java yet");
-      case "nnUNet" -> throw new UnsupportedOperationException("nnUNet (Generic_UNet) is not available in Java yet");
+      case "nnUNet" -> {
+        // Both reference factories build the 3D Generic_UNet of initialize_network(); threeD=false gives a 2D one.
+        options.requireOnly(name, Set.of("threeD", "deep_supervision"));
+        GenericUNetConfig plan = GenericUNetConfig.nnUNet(options.bool("threeD", true), inChannels, classes)
+            .toBuilder().deepSupervision(options.bool("deep_supervision", false)).build();
+        GenericUNet n = new GenericUNet(plan);
+        yield new Network(name, n, n::forward);
+      }
       default -> throw new IllegalArgumentException("unknown network '" + name + "'; valid names: " + NAMES);
     };
   }
