@@ -187,12 +187,26 @@ public final class BatchLoader implements AutoCloseable {
     }
     closed = true;
     if (workers != null) {
-      workers.shutdownNow();
+      // Batches not started yet are cancelled; running ones finish, and every finished batch is freed.
       for (Future<Batch> f : ahead) {
-        try {
-          f.get().close();
-        } catch (Exception ignored) {
-          // failed or cancelled batches own nothing
+        f.cancel(false);
+      }
+      workers.shutdown();
+      try {
+        if (!workers.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
+          workers.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        workers.shutdownNow();
+        Thread.currentThread().interrupt();
+      }
+      for (Future<Batch> f : ahead) {
+        if (f.isDone() && !f.isCancelled()) {
+          try {
+            f.get().close();
+          } catch (Exception ignored) {
+            // a failed batch owns nothing
+          }
         }
       }
       ahead.clear();
