@@ -148,7 +148,8 @@ public final class Networks {
 
   /** The names {@link #create} accepts, 2D then 3D. */
   public static final List<String> NAMES = List.of("unet", "enet", "unet_ds", "unet_cct", "unet_urpc", "pnet",
-      "efficient_unet", "ViT_Seg", "nnUNet", "unet_3D", "attention_unet", "voxresnet", "vnet", "unet_3D_dv_semi");
+      "efficient_unet", "ViT_Seg", "nnUNet", "unet_pp", "attention_unet_2d", "unet_3D", "attention_unet", "voxresnet",
+      "vnet", "unet_3D_dv_semi");
 
   /** {@link #create(String, long, long, Options)} with the reference's defaults. */
   public static Network create(String name, long inChannels, long classes) {
@@ -223,8 +224,22 @@ public final class Networks {
             VNet.Normalization.parse(options.string("normalization", "batchnorm")), options.bool("has_dropout", true));
         yield new Network(name, n, x -> List.of(n.forward(x)));
       }
-      case "efficient_unet" -> throw new UnsupportedOperationException(
-          "efficient_unet (EfficientNet-b3 encoder) is not available in Java yet");
+      case "efficient_unet" -> {
+        EfficientUNet n = EfficientUNet.create(inChannels, classes, options);
+        yield new Network(name, n, x -> List.of(n.forward(x)));
+      }
+      case "unet_pp" -> {
+        options.requireOnly(name, Set.of("feature_chns", "deep_supervision", "inference", "prune_level"));
+        UNetPlusPlus n = new UNetPlusPlus(inChannels, classes, options.longs("feature_chns", UNetPlusPlus.DEFAULT_WIDTHS),
+            options.bool("deep_supervision", true), UNetPlusPlus.InferenceMode.parse(
+                options.string("inference", "accurate"), (int) options.integer("prune_level", UNetPlusPlus.DEPTH)));
+        yield new Network(name, n, n::forward);
+      }
+      case "attention_unet_2d" -> {
+        options.requireOnly(name, UNET_OPTIONS);
+        AttentionUNet2D n = new AttentionUNet2D(unetParams(inChannels, classes, options));
+        yield new Network(name, n, n::forward);
+      }
       case "ViT_Seg" -> throw new UnsupportedOperationException("ViT_Seg (Swin-UNet) is not available in Java yet");
       case "nnUNet" -> {
         // Both reference factories build the 3D Generic_UNet of initialize_network(); threeD=false gives a 2D one.

@@ -23,6 +23,7 @@ import org.ssl4mis.tensor.Tensors;
 import org.ssl4mis.testing.PythonReference;
 import org.ssl4mis.testing.SharedData;
 
+@org.junit.jupiter.api.Timeout(600)
 class DataPipelineTest {
   @TempDir
   Path dir;
