@@ -8,12 +8,16 @@
 # below.
 #
 # Run as a script: python3 swin_unet_reference.py SPEC_JSON OUT_DIR
-#   SPEC_JSON = {"cases": [{"name", "config": {...}, "num_classes", "in_channels", "batch", "seed",
-#                           "noise", "save", "forward"}]}
-#   For each case it prints "name<TAB>key<TAB>dtype<TAB>shape" per state-dict entry and
-#   "name<TAB>#params<TAB>count"; with save, writes OUT_DIR/name.pth (the SwinUnet state dict); with forward,
-#   writes OUT_DIR/name.io.pth = {"input", "output"} (eval mode, no grad).
+#   SPEC_JSON = {"cases": [{"name", "config": {yacs names: EMBED_DIM, IMG_SIZE, ...}, "num_classes",
+#                           "in_channels", "batch", "seed", "noise", "skip_init", "save", "load", "forward"}]}
+#   Per case, on stdout (tab-separated): "name key dtype shape" per state-dict entry, "name #params count",
+#   "name drop_path module probability" per DropPath module, and with "load" (a state-dict file, e.g.
+#   written by Java) "name buffer key same|differs" per buffer before load_state_dict(strict=True).
+#   Files in OUT_DIR: save="state" writes name.pth (the SwinUnet state dict), save="buffers" name.buffers.pth;
+#   forward=true writes name.io.pth = {"input", "output"} (eval mode, no grad; after "noise" and "load").
+#   skip_init=true builds without initialising weights (uninitialised values; for layout-only cases).
 
+import contextlib
 import json
 import math
 import os
@@ -442,13 +446,32 @@ def make_config(values):
                            TRAIN=SimpleNamespace(USE_CHECKPOINT=v["USE_CHECKPOINT"]))
 
 
+@contextlib.contextmanager
+def initialisation_skipped():
+    """Builds without drawing any initial value: much faster for cases that only list keys, shapes and buffers."""
+    global trunc_normal_
+    saved = (nn.Linear.reset_parameters, nn.Conv2d.reset_parameters, trunc_normal_, SwinTransformerSys._init_weights)
+    nn.Linear.reset_parameters = lambda self: None
+    nn.Conv2d.reset_parameters = lambda self: None
+    trunc_normal_ = lambda tensor, **kwargs: tensor
+    SwinTransformerSys._init_weights = lambda self, m: None
+    try:
+        yield
+    finally:
+        nn.Linear.reset_parameters, nn.Conv2d.reset_parameters, trunc_normal_, SwinTransformerSys._init_weights = saved
+
+
 def main(spec_text, out_dir):
     spec = json.loads(spec_text)
     for case in spec["cases"]:
         name = case["name"]
         torch.manual_seed(case.get("seed", 0))
         config = make_config(case.get("config", {}))
-        net = SwinUnet(config, num_classes=case["num_classes"])
+        if case.get("skip_init", False):
+            with initialisation_skipped():
+                net = SwinUnet(config, num_classes=case["num_classes"])
+        else:
+            net = SwinUnet(config, num_classes=case["num_classes"])
         noise = case.get("noise", 0.0)
         if noise > 0:
             with torch.no_grad():
@@ -458,8 +481,20 @@ def main(spec_text, out_dir):
         for key, t in state.items():
             print(name, key, str(t.dtype).replace("torch.", ""), ",".join(str(s) for s in t.shape), sep="\t")
         print(name, "#params", sum(p.numel() for p in net.parameters()), sep="\t")
-        if case.get("save", False):
-            torch.save(state, os.path.join(out_dir, name + ".pth"))
+        for module_name, m in net.named_modules():
+            if isinstance(m, DropPath):
+                print(name, "drop_path", module_name, repr(m.drop_prob), sep="\t")
+        if case.get("load"):
+            loaded = torch.load(case["load"], map_location="cpu")
+            for key, b in net.named_buffers():
+                same = key in loaded and loaded[key].dtype == b.dtype and torch.equal(loaded[key], b)
+                print(name, "buffer", key, "same" if same else "differs", sep="\t")
+            net.load_state_dict(loaded, strict=True)
+        save = case.get("save")
+        if save == "state":
+            torch.save(net.state_dict(), os.path.join(out_dir, name + ".pth"))
+        elif save == "buffers":
+            torch.save(dict(net.named_buffers()), os.path.join(out_dir, name + ".buffers.pth"))
         if case.get("forward", False):
             size = config.DATA.IMG_SIZE
             x = torch.randn(case.get("batch", 1), case["in_channels"], size, size)

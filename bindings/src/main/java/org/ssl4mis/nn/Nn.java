@@ -302,6 +302,31 @@ public final class Nn {
     return new GroupNormImpl(new GroupNormOptions(groups, channels));
   }
 
+  /**
+   * {@code nn.LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True)} over the last
+   * {@code normalizedShape.length} dimensions (parameters {@code weight} and {@code bias}).
+   */
+  public static LayerNormImpl layerNorm(long... normalizedShape) {
+    return layerNorm(1e-5, true, normalizedShape);
+  }
+
+  /** {@code nn.LayerNorm(normalized_shape, eps, elementwise_affine)}. */
+  public static LayerNormImpl layerNorm(double eps, boolean elementwiseAffine, long... normalizedShape) {
+    if (normalizedShape == null || normalizedShape.length == 0) {
+      throw new IllegalArgumentException("normalized_shape needs at least one dimension");
+    }
+    for (long d : normalizedShape) {
+      positive("normalized_shape", d);
+    }
+    if (!(eps > 0)) {
+      throw new IllegalArgumentException("eps must be > 0, got " + eps);
+    }
+    var o = new LayerNormOptions(new LongVector(normalizedShape));
+    o.eps().put(eps);
+    o.elementwise_affine().put(elementwiseAffine);
+    return new LayerNormImpl(o);
+  }
+
   enum NormKind {
     BATCH,
     INSTANCE
@@ -578,6 +603,20 @@ public final class Nn {
     var o = new ELUOptions();
     o.alpha().put(alpha);
     return new ELUImpl(o);
+  }
+
+  /** {@code nn.GELU()}: the exact (erf) form, {@code approximate='none'}. */
+  public static GELUImpl gelu() {
+    return new GELUImpl();
+  }
+
+  /** {@code nn.GELU(approximate)}: {@code none} or {@code tanh}. */
+  public static GELUImpl gelu(String approximate) {
+    String a = approximate.toLowerCase(Locale.ROOT);
+    if (!a.equals("none") && !a.equals("tanh")) {
+      throw new IllegalArgumentException("GELU approximate '" + approximate + "' is not 'none' or 'tanh'");
+    }
+    return new GELUImpl(new GELUOptions().approximate(a));
   }
 
   public static SigmoidImpl sigmoid() {

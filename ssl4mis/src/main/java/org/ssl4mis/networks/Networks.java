@@ -240,7 +240,10 @@ public final class Networks {
         AttentionUNet2D n = new AttentionUNet2D(unetParams(inChannels, classes, options));
         yield new Network(name, n, n::forward);
       }
-      case "ViT_Seg" -> throw new UnsupportedOperationException("ViT_Seg (Swin-UNet) is not available in Java yet");
+      case "ViT_Seg" -> {
+        SwinUNet n = SwinUNet.create(inChannels, classes, options);
+        yield new Network(name, n, x -> List.of(n.forward(x)));
+      }
       case "nnUNet" -> {
         // Both reference factories build the 3D Generic_UNet of initialize_network(); threeD=false gives a 2D one.
         options.requireOnly(name, Set.of("threeD", "deep_supervision"));
