@@ -15,7 +15,7 @@ public final class Main {
   private final Map<String, Command> commands = new LinkedHashMap<>();
 
   Main() {
-    for (Command c : List.of(new DemoCommand(), new PrepareCommand(), new CheckDataCommand(), new CkptCommand(), new ParityCommand(),
+    for (Command c : List.of(new DemoCommand(), new SynthCommand(), new PrepareCommand(), new CheckDataCommand(), new CkptCommand(), new ParityCommand(),
         new DoctorCommand())) {
       commands.put(c.name(), c);
     }
