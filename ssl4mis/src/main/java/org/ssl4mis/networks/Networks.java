@@ -149,7 +149,7 @@ public final class Networks {
   /** The names {@link #create} accepts, 2D then 3D. */
   public static final List<String> NAMES = List.of("unet", "enet", "unet_ds", "unet_cct", "unet_urpc", "pnet",
       "efficient_unet", "ViT_Seg", "nnUNet", "unet_pp", "attention_unet_2d", "unet_3D", "attention_unet", "voxresnet",
-      "vnet", "unet_3D_dv_semi");
+      "vnet", "unet_3D_dv_semi", "canet");
 
   /** {@link #create(String, long, long, Options)} with the reference's defaults. */
   public static Network create(String name, long inChannels, long classes) {
@@ -251,6 +251,23 @@ public final class Networks {
             .toBuilder().deepSupervision(options.bool("deep_supervision", false)).build();
         GenericUNet n = new GenericUNet(plan);
         yield new Network(name, n, n::forward);
+      }
+      case "canet" -> {
+        options.requireOnly(name, Set.of("n_filters", "normalization", "has_dropout", "img_size", "patch_size",
+            "hidden_size", "num_heads", "mlp_dim", "num_layers", "dropout_rate", "attention_dropout_rate"));
+        long filters = options.integer("n_filters", 16);
+        long hidden = options.integer("hidden_size", 16 * filters);
+        CANet n = new CANet(new CANet.Config(inChannels, classes, filters,
+            VNet.Normalization.parse(options.string("normalization", "batchnorm")), options.bool("has_dropout", true),
+            options.longs("img_size", CANet.Config.LA_PATCH), options.integer("patch_size", 1), hidden,
+            options.integer("num_heads", 8), options.integer("mlp_dim", 4 * hidden),
+            Math.toIntExact(options.integer("num_layers", 12)), options.doubles("dropout_rate", new double[] {0.1})[0],
+            options.doubles("attention_dropout_rate", new double[] {0.0})[0]));
+        // Segmentation logits first, so that Network.logits is the segmentation; CANet.forward gives [sdf, seg].
+        yield new Network(name, n, x -> {
+          List<Tensor> out = n.forward(x);
+          return List.of(out.get(CANet.SEG), out.get(CANet.SDF));
+        });
       }
       default -> throw new IllegalArgumentException("unknown network '" + name + "'; valid names: " + NAMES);
     };
