@@ -15,14 +15,19 @@ public final class Main {
   private final Map<String, Command> commands = new LinkedHashMap<>();
 
   Main() {
-    for (Command c : List.of(new DemoCommand(), new SynthCommand(), new PrepareCommand(), new CheckDataCommand(), new CkptCommand(), new ParityCommand(),
+    for (Command c : List.of(new DemoCommand(), new TrainCommand(), new SynthCommand(), new PrepareCommand(), new CheckDataCommand(), new CkptCommand(), new ParityCommand(),
         new DoctorCommand())) {
       commands.put(c.name(), c);
     }
   }
 
   public static void main(String[] args) {
-    System.exit(new Main().run(args, System.out, System.err));
+    System.exit(run(args));
+  }
+
+  /** Runs one command line (as {@code bin/ssl4mis} would) and returns its exit code instead of exiting. */
+  public static int run(String... args) {
+    return new Main().run(args, System.out, System.err);
   }
 
   int run(String[] argv, PrintStream out, PrintStream err) {

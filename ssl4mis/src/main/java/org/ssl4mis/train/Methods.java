@@ -1,0 +1,24 @@
+package org.ssl4mis.train;
+
+import java.util.List;
+import org.ssl4mis.train.methods.FullySupervised;
+import org.ssl4mis.train.methods.MeanTeacher;
+import org.ssl4mis.train.methods.UncertaintyAwareMeanTeacher;
+
+/** The methods {@code --method} accepts, by name. */
+public final class Methods {
+  private Methods() {}
+
+  public static List<String> names() {
+    return List.of("supervised", "mt", "uamt");
+  }
+
+  public static Method create(String name) {
+    return switch (name) {
+      case "supervised", "fully_supervised" -> new FullySupervised();
+      case "mt", "mean_teacher" -> new MeanTeacher();
+      case "uamt", "uncertainty_aware_mean_teacher" -> new UncertaintyAwareMeanTeacher();
+      default -> throw new IllegalArgumentException("unknown method '" + name + "'; available: " + names());
+    };
+  }
+}
