@@ -43,7 +43,7 @@ public final class Losses {
   public static final double SMOOTH = 1e-5;
   /** The {@code 1e-6} added inside the logarithm of the entropy losses. */
   public static final double LOG_EPSILON = 1e-6;
-  /** libtorch's {@code at::Reduction::Mean}. */
+  /** libtorch's {@code at::Reduction::None} and {@code at::Reduction::Mean}. */
   private static final long REDUCTION_NONE = 0;
   private static final long REDUCTION_MEAN = 1;
   /** The class axis of (N, C, ...) tensors: pass it to {@link #compute_kl_loss(Tensor, Tensor, long)} for the fix. */
@@ -252,15 +252,17 @@ public final class Losses {
 
   /**
    * {@code nn.CrossEntropyLoss()(logits, target)} as the scripts call it: log-softmax over the class axis,
-   * negative log-likelihood of the target class, mean over all positions (no weights, no ignored index,
-   * no label smoothing).
+   * negative log-likelihood of the target class, mean over all positions (no weights, no ignored index, no
+   * label smoothing).
    *
    * @param logits (N, C, ...) raw scores
-   * @param target (N, ...) class indices; other integer dtypes (e.g. the uint8 labels of the data loaders) are
-   *     converted with {@code .long()} as the scripts do before calling the loss
+   * @param target (N, ...) class indices; integer dtypes other than int64 (e.g. the uint8 labels of the data
+   *     loaders) are converted with {@code .long()}, as the scripts do before calling the loss. A floating-point
+   *     target of the logits' shape is taken as class probabilities, as PyTorch does.
    */
   public static Tensor cross_entropy(Tensor logits, Tensor target) {
-    Tensor t = target.scalar_type().intern() == torch.ScalarType.Long ? target : target.to(torch.ScalarType.Long);
+    DType d = Tensors.dtype(target);
+    Tensor t = d == DType.INT64 || d.isFloatingPoint() ? target : target.to(torch.ScalarType.Long);
     return torch.cross_entropy_loss(logits, t);
   }
 

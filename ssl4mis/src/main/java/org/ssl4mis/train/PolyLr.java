@@ -74,7 +74,8 @@ public final class PolyLr {
       throw new IllegalArgumentException("max_iterations must be >= 1, got " + maxIterations);
     }
     if (iterNum < 0 || iterNum > maxIterations) {
-      throw new IllegalArgumentException("iter_num " + iterNum + " is outside [0, max_iterations=" + maxIterations + "]");
+      throw new IllegalArgumentException(
+          "iter_num " + iterNum + " is outside [0, max_iterations=" + maxIterations + "]");
     }
     return baseLr * StrictMath.pow(1.0 - (double) iterNum / (double) maxIterations, POWER);
   }

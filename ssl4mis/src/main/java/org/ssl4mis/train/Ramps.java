@@ -83,7 +83,7 @@ public final class Ramps {
     return consistencyWeight(consistency, rampupLength, Math.floorDiv(iterNum, ITERATIONS_PER_RAMP_EPOCH));
   }
 
-  /** {@code np.clip(x, lo, hi)}: {@code minimum(maximum(x, lo), hi)}, NaN propagating (so {@code hi} wins if {@code lo > hi}). */
+  /** {@code np.clip(x, lo, hi)}, i.e. {@code minimum(maximum(x, lo), hi)}: NaN propagates, {@code hi} wins. */
   private static double clip(double x, double lo, double hi) {
     return Math.min(Math.max(x, lo), hi);
   }
