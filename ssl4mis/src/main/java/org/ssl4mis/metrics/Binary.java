@@ -411,7 +411,7 @@ public final class Binary {
   }
 
   /** NumPy's pairwise summation (blocks of 128 summed with 8 partial sums, halves split at multiples of 8). */
-  static double pairwiseSum(double[] a, int from, int n) {
+  public static double pairwiseSum(double[] a, int from, int n) {
     if (n < 8) {
       double res = 0.0;
       for (int i = 0; i < n; i++) {

@@ -133,26 +133,7 @@ public final class Hdf5File implements AutoCloseable {
 
   /** The read limit of files opened without one: the system property {@value #MAX_READ_BYTES_PROPERTY} or 4 GiB. */
   public static long defaultMaxReadBytes() {
-    String v = System.getProperty(MAX_READ_BYTES_PROPERTY);
-    if (v == null || v.isBlank()) {
-      return DEFAULT_MAX_READ_BYTES;
-    }
-    String s = v.strip().toLowerCase(java.util.Locale.ROOT);
-    long unit = 1;
-    char last = s.charAt(s.length() - 1);
-    if (last == 'k' || last == 'm' || last == 'g') {
-      unit = last == 'k' ? 1L << 10 : last == 'm' ? 1L << 20 : 1L << 30;
-      s = s.substring(0, s.length() - 1);
-    }
-    try {
-      long n = Math.multiplyExact(Long.parseLong(s), unit);
-      if (n > 0) {
-        return n;
-      }
-    } catch (NumberFormatException | ArithmeticException e) {
-      // reported below
-    }
-    throw new IllegalArgumentException(MAX_READ_BYTES_PROPERTY + "='" + v + "' is not a positive byte count");
+    return org.ssl4mis.io.AtomicFile.byteSizeProperty(MAX_READ_BYTES_PROPERTY, DEFAULT_MAX_READ_BYTES);
   }
 
   private static Hdf5File open(Path path, boolean writable, long maxReadBytes) throws Hdf5Exception {

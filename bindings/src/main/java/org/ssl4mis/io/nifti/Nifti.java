@@ -9,20 +9,13 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.zip.Deflater;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 import java.util.zip.ZipException;
@@ -120,26 +113,7 @@ public final class Nifti {
 
   /** The read limit: the system property {@value #MAX_READ_BYTES_PROPERTY}, or 4 GiB. */
   public static long defaultMaxReadBytes() {
-    String v = System.getProperty(MAX_READ_BYTES_PROPERTY);
-    if (v == null || v.isBlank()) {
-      return DEFAULT_MAX_READ_BYTES;
-    }
-    String s = v.strip().toLowerCase(Locale.ROOT);
-    long unit = 1;
-    char last = s.charAt(s.length() - 1);
-    if (last == 'k' || last == 'm' || last == 'g') {
-      unit = last == 'k' ? 1L << 10 : last == 'm' ? 1L << 20 : 1L << 30;
-      s = s.substring(0, s.length() - 1);
-    }
-    try {
-      long n = Math.multiplyExact(Long.parseLong(s), unit);
-      if (n > 0) {
-        return n;
-      }
-    } catch (NumberFormatException | ArithmeticException e) {
-      // reported below
-    }
-    throw new IllegalArgumentException(MAX_READ_BYTES_PROPERTY + "='" + v + "' is not a positive byte count");
+    return org.ssl4mis.io.AtomicFile.byteSizeProperty(MAX_READ_BYTES_PROPERTY, DEFAULT_MAX_READ_BYTES);
   }
 
   /** Where the header and the voxels of an image live. */
@@ -379,34 +353,16 @@ public final class Nifti {
       throw new IllegalArgumentException(file + ": only single-file images (.nii, .nii.gz) are written");
     }
     boolean gzip = lower.endsWith(".gz");
-    Path target = file.toAbsolutePath();
-    Path dir = target.getParent();
-    Path tmp = dir.resolve("." + name + "." + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong())
-        + ".tmp");
-    boolean done = false;
-    try {
-      try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        OutputStream raw = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16);
-        OutputStream out = gzip ? new LevelGzip(raw, GZIP_LEVEL) : raw;
-        out.write(headerBytes(image, order));
-        writeData(out, image, order);
-        if (out instanceof GZIPOutputStream g) {
-          g.finish();
-        }
-        out.flush();
-        channel.force(true);
+    org.ssl4mis.io.AtomicFile.write(file, channel -> {
+      OutputStream raw = new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16);
+      OutputStream out = gzip ? new LevelGzip(raw, GZIP_LEVEL) : raw;
+      out.write(headerBytes(image, order));
+      writeData(out, image, order);
+      if (out instanceof GZIPOutputStream g) {
+        g.finish();
       }
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-      done = true;
-    } finally {
-      if (!done) {
-        Files.deleteIfExists(tmp);
-      }
-    }
+      out.flush();
+    });
   }
 
   private static final class LevelGzip extends GZIPOutputStream {

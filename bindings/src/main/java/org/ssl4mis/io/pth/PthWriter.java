@@ -3,16 +3,10 @@ package org.ssl4mis.io.pth;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes checkpoints in the zip format of {@code torch.save} (PyTorch 1.6+), readable by
@@ -50,25 +44,7 @@ public final class PthWriter {
   /** Writes {@code root} to {@code file} atomically with the given archive folder name (e.g. {@code archive}). */
   public static void write(Path file, Object root, String archiveName) throws IOException {
     checkArchiveName(archiveName);
-    Path target = file.toAbsolutePath();
-    Path folder = target.getParent();
-    // A name of our own rather than createTempFile, so the file gets the usual (umask) permissions.
-    Path temporary = folder.resolve("." + target.getFileName() + "."
-        + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + ".tmp");
-    boolean moved = false;
-    try {
-      try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE_NEW,
-          StandardOpenOption.WRITE)) {
-        writeTo(channel, root, archiveName, false);
-        channel.force(true);
-      }
-      Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      moved = true;
-    } finally {
-      if (!moved) {
-        Files.deleteIfExists(temporary);
-      }
-    }
+    org.ssl4mis.io.AtomicFile.write(file, channel -> writeTo(channel, root, archiveName, false));
   }
 
   /** The checkpoint as bytes (for small checkpoints; under 2 GiB). */

@@ -17,19 +17,15 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import org.ssl4mis.io.pth.CheckpointFormatException;
 import org.ssl4mis.io.pth.RawTensor;
 import org.ssl4mis.tensor.DType;
@@ -357,25 +353,7 @@ public final class Safetensors {
   public static void write(Path file, Map<String, RawTensor> tensors, Map<String, String> metadata)
       throws IOException {
     Layout layout = layout(tensors, metadata);
-    Path target = file.toAbsolutePath();
-    Path folder = target.getParent();
-    // A name of our own rather than createTempFile, so the file gets the usual (umask) permissions.
-    Path temporary = folder.resolve("." + target.getFileName() + "."
-        + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + ".tmp");
-    boolean moved = false;
-    try {
-      try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE_NEW,
-          StandardOpenOption.WRITE)) {
-        layout.writeTo(channel);
-        channel.force(true);
-      }
-      Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      moved = true;
-    } finally {
-      if (!moved) {
-        Files.deleteIfExists(temporary);
-      }
-    }
+    org.ssl4mis.io.AtomicFile.write(file, layout::writeTo);
   }
 
   /** Writes {@code tensors} without metadata; see {@link #write(Path, Map, Map)}. */

@@ -277,10 +277,7 @@ public final class CTAugment {
 
   /** {@code np.mean(x)} of a {@code float64} vector: NumPy's pairwise sum divided by the count. */
   static double npMean(double[] x) {
-    if (x.length == 0) {
-      return Double.NaN;
-    }
-    return pairwiseSum(x, 0, x.length) / x.length;
+    return org.ssl4mis.metrics.Binary.mean(x);
   }
 
   /** NumPy's {@code pairwise_sum} for {@code float32} (8 accumulators in blocks of up to 128, halves above). */
@@ -302,35 +299,6 @@ public final class CTAugment {
         }
       }
       float res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-      for (; i < n; i++) {
-        res += a[from + i];
-      }
-      return res;
-    }
-    int n2 = n / 2;
-    n2 -= n2 % 8;
-    return pairwiseSum(a, from, n2) + pairwiseSum(a, from + n2, n - n2);
-  }
-
-  /** NumPy's {@code pairwise_sum} for {@code float64}. */
-  static double pairwiseSum(double[] a, int from, int n) {
-    if (n < 8) {
-      double res = 0.0;
-      for (int i = 0; i < n; i++) {
-        res += a[from + i];
-      }
-      return res;
-    }
-    if (n <= 128) {
-      double[] r = new double[8];
-      System.arraycopy(a, from, r, 0, 8);
-      int i = 8;
-      for (; i < n - (n % 8); i += 8) {
-        for (int j = 0; j < 8; j++) {
-          r[j] += a[from + i + j];
-        }
-      }
-      double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
       for (; i < n; i++) {
         res += a[from + i];
       }

@@ -2,11 +2,8 @@ package org.ssl4mis.train.methods;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.ssl4mis.losses.DiceLoss;
-import org.ssl4mis.losses.Losses;
 import org.ssl4mis.train.Method;
 import org.ssl4mis.train.TrainingContext;
 
@@ -49,11 +46,10 @@ public final class FullySupervised implements Method {
     }
     int lb = ctx.labeledBs();
     Tensor outputs = ctx.model().logits(volumeBatch);
-    Tensor outputsSoft = torch.softmax(outputs, 1);
-    Tensor labels = Slicing.head(labelBatch, lb);
-    Tensor lossCe = Losses.cross_entropy(Slicing.head(outputs, lb), labels);
-    Tensor lossDice = dice.forward(Slicing.head(outputsSoft, lb), labels.unsqueeze(1));
-    Tensor loss = lossDice.add(lossCe).mul(new Scalar(0.5));
+    Supervised sup = Supervised.of(dice, outputs, labelBatch, lb);
+    Tensor lossCe = sup.lossCe();
+    Tensor lossDice = sup.lossDice();
+    Tensor loss = sup.loss();
     LinkedHashMap<String, Double> scalars = new LinkedHashMap<>();
     scalars.put("info/loss_ce", lossCe.item_double());
     scalars.put("info/loss_dice", lossDice.item_double());

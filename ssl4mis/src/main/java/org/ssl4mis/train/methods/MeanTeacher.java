@@ -58,15 +58,14 @@ public final class MeanTeacher implements Method {
     Tensor emaInputs = unlabeled.add(noise);
 
     Tensor outputs = ctx.model().logits(volumeBatch);
-    Tensor outputsSoft = torch.softmax(outputs, 1);
     Tensor emaOutput;
     try (NoGradGuard noGrad = new NoGradGuard()) {
       emaOutput = ctx.emaModel().logits(emaInputs);
     }
-    Tensor labels = Slicing.head(labelBatch, lb);
-    Tensor lossCe = Losses.cross_entropy(Slicing.head(outputs, lb), labels);
-    Tensor lossDice = dice.forward(Slicing.head(outputsSoft, lb), labels.unsqueeze(1));
-    Tensor supervised = lossDice.add(lossCe).mul(new Scalar(0.5));
+    Supervised sup = Supervised.of(dice, outputs, labelBatch, lb);
+    Tensor lossCe = sup.lossCe();
+    Tensor lossDice = sup.lossDice();
+    Tensor supervised = sup.loss();
     double weight = Ramps.consistencyWeight(ctx.config().consistency(), ctx.config().consistencyRampup(), ctx.iterNum() / 150);
     Tensor consistency = Losses.softmax_mse_loss(Slicing.tail(outputs, lb), emaOutput).mean();
     Tensor loss = supervised.add(consistency.mul(new Scalar(weight)));

@@ -68,7 +68,6 @@ public final class UncertaintyAwareMeanTeacher implements Method {
     Tensor emaInputs = unlabeled.add(noiseLike(unlabeled));
 
     Tensor outputs = ctx.model().logits(volumeBatch);
-    Tensor outputsSoft = torch.softmax(outputs, 1);
     Tensor uncertainty;
     Tensor emaOutput;
     try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -94,10 +93,10 @@ public final class UncertaintyAwareMeanTeacher implements Method {
       uncertainty = mean.mul(mean.add(new Scalar(1e-6)).log()).sum(new long[] {1}, true,
           new org.bytedeco.pytorch.ScalarTypeOptional()).mul(new Scalar(-1.0));
     }
-    Tensor labels = Slicing.head(labelBatch, lb);
-    Tensor lossCe = Losses.cross_entropy(Slicing.head(outputs, lb), labels);
-    Tensor lossDice = dice.forward(Slicing.head(outputsSoft, lb), labels.unsqueeze(1));
-    Tensor supervised = lossDice.add(lossCe).mul(new Scalar(0.5));
+    Supervised sup = Supervised.of(dice, outputs, labelBatch, lb);
+    Tensor lossCe = sup.lossCe();
+    Tensor lossDice = sup.lossDice();
+    Tensor supervised = sup.loss();
     double weight = Ramps.consistencyWeight(ctx.config().consistency(), ctx.config().consistencyRampup(), ctx.iterNum() / 150);
     Tensor dist = Losses.softmax_mse_loss(Slicing.tail(outputs, lb), emaOutput);
     double threshold = (0.75 + 0.25 * Ramps.sigmoid_rampup(ctx.iterNum(), ctx.maxIterations())) * Math.log(2);
