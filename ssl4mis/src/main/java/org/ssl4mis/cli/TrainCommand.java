@@ -94,6 +94,7 @@ public final class TrainCommand implements Command {
     out.println("training " + config.describe() + " (" + method.referenceScript(dim) + ")");
     DatasetLayout layout = DatasetLayout.detect(Path.of(config.rootPath()));
     CaseDataset val = CaseDataset.open(layout, Split.VAL, Integer.MAX_VALUE, config.numClasses(), true);
+    val.validateAll();
     String device = NativeRuntime.resolveAuto(config.device()).toString();
     SliceValidator validator = new SliceValidator(val, config.numClasses(), new int[] {256, 256}, device);
     Trainer.Result r = new Trainer(config, method, out).run(validator,

@@ -177,6 +177,25 @@ public final class Augment {
     return new Volume(v.name(), image, v.label(), v.shape());
   }
 
+  /**
+   * {@code CreateOnehotLabel(num_classes)}: a float32 {@code (num_classes, *shape)} array with 1 where the
+   * label equals the channel's class, in C order.
+   */
+  public static float[] oneHot(Volume v, int numClasses) {
+    if (numClasses < 1) {
+      throw new IllegalArgumentException("num_classes must be >= 1, got " + numClasses);
+    }
+    int n = v.voxels();
+    float[] out = new float[numClasses * n];
+    for (int i = 0; i < n; i++) {
+      int c = v.labelAt(i);
+      if (c < numClasses) {
+        out[c * n + i] = 1f;
+      }
+    }
+    return out;
+  }
+
   private static Volume padIfNeeded(Volume v, int[] out) {
     int[] s = v.shape();
     if (out.length != 3) {

@@ -78,6 +78,7 @@ public final class Trainer {
 
       DatasetLayout layout = DatasetLayout.detect(Path.of(config.rootPath()));
       CaseDataset train = CaseDataset.open(layout, Split.TRAIN, Integer.MAX_VALUE, config.numClasses(), true);
+      train.validateAll(); // every bad file is reported before the first iteration, not in the middle of a run
       int total = train.size();
       int labeled = layout.isTwoDimensional()
           ? LabeledSlices.resolve(config.rootPath(), config.labeledNum(), config.labeledSlices())

@@ -253,6 +253,32 @@ class DataPipelineTest {
     Files.write(file, bb.array());
   }
 
+  @Test
+  void bratsListsNameTheFirstFieldAndValUsesValTxt() throws Exception {
+    Path root = dir.resolve("BraTS2019");
+    Files.createDirectories(root.resolve("data"));
+    for (String c : new String[] {"BraTS19_A", "BraTS19_B", "BraTS19_C"}) {
+      try (Hdf5File h5 = Hdf5File.create(root.resolve("data/" + c + ".h5"))) {
+        h5.write("image", new float[8], new long[] {2, 2, 2});
+        h5.write("label", new byte[8], new long[] {2, 2, 2}, DType.UINT8);
+      }
+    }
+    Files.writeString(root.resolve("train.txt"), "BraTS19_A,HGG\nBraTS19_B,LGG\n");
+    Files.writeString(root.resolve("val.txt"), "BraTS19_C\n");
+    DatasetLayout layout = DatasetLayout.detect(root);
+    assertEquals(DatasetLayout.Kind.BRATS, layout.kind());
+    assertEquals(List.of("BraTS19_A", "BraTS19_B"), layout.cases(Split.TRAIN).stream().map(DatasetLayout.CaseFile::name).toList());
+    assertEquals("BraTS19_C", layout.cases(Split.VAL).getFirst().name());
+    assertEquals(3, CaseDataset.open(layout, Split.TRAIN, Integer.MAX_VALUE, 2, false).get(0).rank());
+    assertThrows(DataException.class, () -> layout.cases(Split.TEST), "test.txt does not exist");
+  }
+
+  @Test
+  void oneHotLabelsAsCreateOnehotLabel() {
+    Volume v = new Volume("v", new float[4], new byte[] {0, 2, 1, 2}, new int[] {1, 2, 2});
+    assertArrayEquals(new float[] {1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 1}, Augment.oneHot(v, 3));
+  }
+
   // ---- loader --------------------------------------------------------------------------------------
 
   @Test
