@@ -83,6 +83,22 @@ public final class MemoryScope implements AutoCloseable {
     return p;
   }
 
+  /**
+   * Takes {@code p} out of every scope: no scope will free it, the caller owns it (frees it with
+   * {@code close()} or leaves it to the garbage collector). For long-lived state created inside an iteration,
+   * such as an optimizer's momentum buffers. Keep only objects created while this scope is the innermost one.
+   */
+  public <T extends Pointer> T detach(T p) {
+    checkOpen();
+    Objects.requireNonNull(p, "pointer");
+    if (!kept.add(p)) {
+      return p;
+    }
+    p.retainReference();
+    scope.detach(p);
+    return p;
+  }
+
   /** Whether this scope is the innermost open scope of the current thread. */
   public boolean isInnermost() {
     return PointerScope.getInnerScope() == scope;

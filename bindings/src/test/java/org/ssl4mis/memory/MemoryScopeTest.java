@@ -49,6 +49,19 @@ class MemoryScopeTest {
   }
 
   @Test
+  void detachedObjectsOutliveEveryScope() {
+    Tensor detached;
+    try (MemoryScope outer = MemoryScope.open()) {
+      try (MemoryScope inner = MemoryScope.open()) {
+        detached = inner.detach(Tensors.fromFloats(new float[] {4}, 1));
+      }
+    }
+    assertFalse(detached.isNull(), "no scope frees a detached object");
+    assertEquals(4.0, Tensors.item(detached));
+    detached.close();
+  }
+
+  @Test
   void callAndRunHelpers() {
     Tensor r = MemoryScope.call(() -> Tensors.fromFloats(new float[] {1, 2}, 2).sum());
     assertEquals(3.0, Tensors.item(r));

@@ -60,6 +60,9 @@ public final class TrainCommand implements Command {
         .option("snapshot_root", "../model", "where model/{exp}_{labeled_num}_labeled/{model} goes")
         .option("validate_every", "200", "validation period in iterations")
         .option("save_every", "3000", "iter_N.pth period in iterations")
+        .option("model_options", "", "network constructor arguments by Python name, e.g. feature_chns=4,8,16,32,64;dropout=0,0,0,0,0")
+        .option("stop_at", "0", "stop after this iteration, saving training_state.pth (continue with --resume)")
+        .flag("resume", "continue from training_state.pth in the snapshot folder (weights, EMA, momentum, iteration, RNG)")
         .flag("quiet", "no progress bar or console log lines (log.txt is still written)");
   }
 
@@ -86,8 +89,9 @@ public final class TrainCommand implements Command {
           o.getInt("batch_size"), o.getInt("deterministic") != 0, o.getDouble("base_lr"), patch, o.getLong("seed"),
           o.getInt("num_classes"), o.getInt("labeled_bs"), labeledNum, o.getInt("labeled_slices"), o.getDouble("ema_decay"),
           o.get("consistency_type"), o.getDouble("consistency"), o.getDouble("consistency_rampup"), o.get("device"),
-          o.getInt("workers"), o.getInt("threads"), false, o.getFlag("quiet"), o.get("snapshot_root"),
-          o.getInt("validate_every"), o.getInt("save_every"), Map.of());
+          o.getInt("workers"), o.getInt("threads"), o.getFlag("resume"), o.getFlag("quiet"), o.get("snapshot_root"),
+          o.getInt("validate_every"), o.getInt("save_every"),
+          Map.of("model_options", o.get("model_options"), "stop_at", o.get("stop_at")));
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage(), "ssl4mis train --help");
     }

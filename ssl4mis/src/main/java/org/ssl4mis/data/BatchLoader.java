@@ -68,6 +68,15 @@ public final class BatchLoader implements AutoCloseable {
    */
   public BatchLoader(CaseDataset dataset, Iterator<int[]> indexBatches, Transform transform, long seed, int workers,
       int prefetch, Device device) {
+    this(dataset, indexBatches, transform, seed, workers, prefetch, device, 0);
+  }
+
+  /**
+   * A loader whose first batch is number {@code firstBatchNumber} (a resumed run continues the numbering, so
+   * its batches are the ones the uninterrupted run would have seen).
+   */
+  public BatchLoader(CaseDataset dataset, Iterator<int[]> indexBatches, Transform transform, long seed, int workers,
+      int prefetch, Device device, long firstBatchNumber) {
     if (workers < 0 || prefetch < 1) {
       throw new IllegalArgumentException("workers must be >= 0 and prefetch >= 1, got " + workers + " and " + prefetch);
     }
@@ -77,6 +86,7 @@ public final class BatchLoader implements AutoCloseable {
     this.seed = seed;
     this.device = device;
     this.depth = workers == 0 ? 1 : Math.max(prefetch, workers);
+    this.submitted = firstBatchNumber;
     AtomicInteger n = new AtomicInteger();
     this.workers = workers == 0 ? null : Executors.newFixedThreadPool(workers, r -> {
       Thread t = new Thread(r, "ssl4mis-loader-" + n.incrementAndGet());

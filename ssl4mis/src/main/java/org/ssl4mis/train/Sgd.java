@@ -1,37 +1,93 @@
 package org.ssl4mis.train;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.SGD;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.ssl4mis.memory.MemoryScope;
+import org.ssl4mis.nn.StateDict;
 
 /**
- * The optimizer of a training run: {@link PolyLr#sgd} ({@code optim.SGD(model.parameters(), lr=base_lr,
- * momentum=0.9, weight_decay=0.0001)}) with the learning rate of every parameter group set each iteration.
+ * The scripts' optimizer, {@code optim.SGD(model.parameters(), lr=base_lr, momentum=0.9,
+ * weight_decay=0.0001)}, written out with the same operations as libtorch's SGD (so the result is the same
+ * to the bit): {@code d = grad + wd * p}; {@code buf = clone(d)} on the first step, then
+ * {@code buf = momentum * buf + d}; {@code p -= lr * buf}. Owning the momentum buffers lets a run save and
+ * resume its full optimizer state under the parameters' state-dict names.
  */
 public final class Sgd {
-  private final SGD optimizer;
+  private final Map<String, Tensor> parameters;
+  private final Map<String, Tensor> momentumBuffers = new LinkedHashMap<>();
+  private final double momentum;
+  private final double weightDecay;
+  private double lr;
 
   public Sgd(Module model, double lr, double momentum, double weightDecay) {
-    this.optimizer = PolyLr.sgd(model, lr, momentum, weightDecay);
+    this.parameters = StateDict.parameters(model);
+    this.lr = lr;
+    this.momentum = momentum;
+    this.weightDecay = weightDecay;
   }
 
+  /** {@code optimizer.zero_grad()} as PyTorch 1.13 does it by default: gradients set to zero in place. */
   public void zeroGrad() {
-    optimizer.zero_grad(true);
+    for (Tensor p : parameters.values()) {
+      Tensor g = p.grad();
+      if (g.defined()) {
+        g.detach_().zero_();
+      }
+      g.close();
+    }
   }
 
   public void step() {
-    optimizer.step();
+    try (MemoryScope scope = MemoryScope.open(); NoGradGuard noGrad = new NoGradGuard()) {
+      Scalar wd = new Scalar(weightDecay);
+      Scalar mom = new Scalar(momentum);
+      Scalar minusLr = new Scalar(-lr);
+      for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
+        Tensor p = e.getValue();
+        Tensor grad = p.grad();
+        if (!grad.defined()) {
+          continue;
+        }
+        Tensor d = weightDecay != 0 ? grad.add(p, wd) : grad;
+        Tensor buf = momentumBuffers.get(e.getKey());
+        if (buf == null) {
+          buf = scope.detach(d.clone().detach()); // lives as long as the optimizer, not the iteration
+          momentumBuffers.put(e.getKey(), buf);
+        } else {
+          buf.mul_(mom).add_(d);
+        }
+        p.add_(buf, minusLr);
+      }
+    }
   }
 
   /** {@code for param_group in optimizer.param_groups: param_group['lr'] = lr}. */
   public void setLearningRate(double lr) {
-    PolyLr.setLearningRate(optimizer, lr);
+    this.lr = lr;
   }
 
   public double learningRate() {
-    return PolyLr.learningRate(optimizer);
+    return lr;
   }
 
-  public SGD optimizer() {
-    return optimizer;
+  /** The momentum buffers by parameter name (empty before the first step). */
+  public Map<String, Tensor> momentumBuffers() {
+    return java.util.Collections.unmodifiableMap(momentumBuffers);
+  }
+
+  /** Restores momentum buffers saved from a run of the same model (copied into new tensors). */
+  public void loadMomentumBuffers(Map<String, Tensor> buffers) {
+    for (Map.Entry<String, Tensor> e : buffers.entrySet()) {
+      Tensor p = parameters.get(e.getKey());
+      if (p == null) {
+        throw new IllegalArgumentException("momentum buffer for '" + e.getKey() + "', which the model has no parameter for");
+      }
+      Tensor copy = e.getValue().to(p.device(), p.scalar_type()).clone();
+      momentumBuffers.put(e.getKey(), copy);
+    }
   }
 }

@@ -65,11 +65,12 @@ public final class Trainer {
       log.info(config.namespace());
       Device torchDevice = new Device(device.toString());
 
-      Networks.Network model = Networks.create(config.model(), 1, config.numClasses());
+      Networks.Options netOptions = Networks.Options.parse(config.extra().getOrDefault("model_options", ""));
+      Networks.Network model = Networks.create(config.model(), 1, config.numClasses(), netOptions);
       model.module().to(torchDevice, false);
       Networks.Network ema = null;
       if (method.usesEmaModel()) {
-        ema = Networks.create(config.model(), 1, config.numClasses());
+        ema = Networks.create(config.model(), 1, config.numClasses(), netOptions);
         ema.module().to(torchDevice, false);
         for (Tensor p : org.ssl4mis.nn.StateDict.parameters(ema.module()).values()) {
           p.detach_(); // the teacher is never trained by the optimizer (param.detach_() in the scripts)
@@ -102,11 +103,29 @@ public final class Trainer {
       double best = 0;
       Path bestModel = null;
       Path lastCheckpoint = null;
+      Path stateFile = snapshot.resolve(TrainingState.FILE_NAME);
+      if (config.resume()) {
+        if (!Files.exists(stateFile)) {
+          throw new IllegalArgumentException("--resume: there is no " + stateFile + " to resume from");
+        }
+        TrainingState.Restored r = TrainingState.load(stateFile, model.module(), ema == null ? null : ema.module(), sgd);
+        iterNum = r.iterNum();
+        best = r.bestPerformance();
+        bestModel = r.bestModel() == null ? null : snapshot.resolve(r.bestModel());
+        lastCheckpoint = stateFile;
+        sgd.setLearningRate(PolyLr.at(config.baseLr(), iterNum - 1, config.maxIterations()));
+        log.info("resumed from " + stateFile + " at iteration " + iterNum);
+      }
+      int stopAt = Integer.parseInt(config.extra().getOrDefault("stop_at", "0"));
+      java.util.Iterator<int[]> batches = sampler.forever();
+      for (int skipped = 0; skipped < iterNum; skipped++) {
+        batches.next(); // the sampler's order depends only on its seed: replay it to where the run stopped
+      }
       ProgressBar bar = config.quiet() ? null : new ProgressBar(console, config.maxIterations());
       long started = System.nanoTime();
       model.module().train(true);
-      try (BatchLoader loader = new BatchLoader(train, sampler.forever(), transform, config.seed(), config.workers(),
-          Math.max(2, config.workers() * 2), device)) {
+      try (BatchLoader loader = new BatchLoader(train, batches, transform, config.seed(), config.workers(),
+          Math.max(2, config.workers() * 2), device, iterNum)) {
         while (iterNum < config.maxIterations()) {
           double lr = 0;
           double lossValue;
@@ -172,6 +191,13 @@ public final class Trainer {
             Checkpoints.saveStateDict(model.module(), file);
             lastCheckpoint = file;
             log.info("save model to " + file);
+          }
+          if (iterNum % config.saveEvery() == 0 || iterNum == config.maxIterations() || iterNum == stopAt) {
+            TrainingState.save(stateFile, model.module(), ema == null ? null : ema.module(), sgd, iterNum, best, bestModel);
+          }
+          if (iterNum == stopAt) {
+            log.info("stopped at iteration " + iterNum + " (--stop_at); continue with --resume");
+            break;
           }
         }
       } finally {
