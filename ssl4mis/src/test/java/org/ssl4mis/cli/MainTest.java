@@ -34,20 +34,20 @@ class MainTest {
     assertEquals(2, run("nonsense"));
     assertTrue(err().contains("unknown command 'nonsense'"), err());
     assertEquals(0, run("demo", "--help"));
-    assertTrue(out().contains("--iterations") && out().contains("(default: 100)"), out());
+    assertTrue(out().contains("--max_iterations") && out().contains("(default: 300)"), out());
   }
 
   @Test
   void badOptionsAreOneLineWithAHint() {
-    assertEquals(2, run("demo", "--iterations", "many"));
+    assertEquals(2, run("demo", "--max_iterations", "many"));
     String[] lines = err().strip().split("\n");
     assertEquals(2, lines.length, err());
-    assertTrue(lines[0].contains("--iterations expects an integer, got 'many'"), err());
+    assertTrue(lines[0].contains("--max_iterations expects an integer, got 'many'"), err());
     assertTrue(lines[1].startsWith("hint: "));
     assertEquals(2, run("demo", "--no-such-option"));
-    assertEquals(2, run("demo", "--patch-size", "30"), "kebab-case aliases work");
-    assertTrue(err().contains("multiple of 16"), err());
-    assertEquals(2, run("demo", "--iterations"));
+    assertEquals(2, run("demo", "--cases", "3"));
+    assertTrue(err().contains("--cases must be at least 6"), err());
+    assertEquals(2, run("demo", "--max-iterations"), "kebab-case aliases work");
     assertTrue(err().contains("needs a value"), err());
   }
 
@@ -59,13 +59,13 @@ class MainTest {
   }
 
   @Test
-  void demoTrainsAndTheLossFalls() {
-    assertEquals(0, run("demo", "--iterations", "30", "--print_every", "30", "--patch_size", "32", "--seed", "3"));
+  void demoTrainsEvaluatesAndSaysWhereEverythingIs(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    assertEquals(0, run("demo", "--out", dir.toString(), "--cases", "6", "--max_iterations", "20", "--batch_size", "4",
+        "--patch_size", "64,64", "--quiet"));
     String text = out();
-    assertTrue(text.contains("iter    30"), text);
-    double first = Double.parseDouble(text.replaceAll("(?s).*first loss ([0-9.]+).*", "$1"));
-    double last = Double.parseDouble(text.replaceAll("(?s).*iter    30  loss ([0-9.]+).*", "$1"));
-    assertTrue(last < first, "mean loss of the 30 iterations " + last + " is below the first loss " + first);
+    assertTrue(text.contains("trained 20 iterations"), text);
+    assertTrue(text.contains("test set") && text.contains("Myo"), text);
+    assertTrue(text.contains("checkpoint") && text.contains("tensorboard"), text);
   }
 
   @Test
