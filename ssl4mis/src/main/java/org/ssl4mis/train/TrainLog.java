@@ -29,6 +29,15 @@ public final class TrainLog implements AutoCloseable {
 
   /** Logs one line (and flushes: a crashed run keeps every line written before it). */
   public synchronized void info(String message) {
+    write(message, true);
+  }
+
+  /** Logs one line to {@code log.txt} only (the per-iteration lines, while a progress bar owns the console). */
+  public synchronized void fileOnly(String message) {
+    write(message, false);
+  }
+
+  private void write(String message, boolean echo) {
     try {
       file.write("[" + LocalTime.now().format(TIME) + "] " + message);
       file.newLine();
@@ -36,7 +45,7 @@ public final class TrainLog implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the training log: " + e.getMessage(), e);
     }
-    if (console != null) {
+    if (echo && console != null) {
       console.println(message);
     }
   }

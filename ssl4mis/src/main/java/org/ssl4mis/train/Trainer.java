@@ -28,6 +28,31 @@ import org.ssl4mis.runtime.NativeRuntime;
  * TensorBoard scalars and the {@code log.txt} line; every 200 iterations validation and, on improvement,
  * {@code iter_{n}_dice_{d}.pth} and {@code {model}_best_model.pth}; every 3000 {@code iter_{n}.pth}. A NaN or
  * infinite loss stops the run naming the iteration, the loss terms and the last good checkpoint.
+ *
+ * <p>3D ({@link TrainConfig#dim()} 3, LA or BraTS layout), as the {@code *_3D.py} scripts do it:
+ * <ul>
+ *   <li>transform {@code Compose([RandomRotFlip(), RandomCrop(patch_size), ToTensor()])}: rot90/flip first,
+ *       then the crop, for BraTS ({@code brats2019.py}, every SSL4MIS 3D script) and for LA alike (UA-MT's
+ *       {@code train_LA*.py} compose the same two in the same order);
+ *   <li>{@code labeled_num} counts volumes: the first {@code labeled_num} cases of the training list are the
+ *       labelled ones;
+ *   <li>validation is logged as {@code iteration N : dice_score : D hd95 : H} with the scalars
+ *       {@code info/val_dice_score} and {@code info/val_hd95} (class 1: the scripts' {@code avg_metric[0, :]}),
+ *       the best model is chosen on the mean Dice over the classes, and {@code loss/loss} is written every
+ *       iteration; there is no {@code Total silices} line.
+ * </ul>
+ *
+ * <p>Settings the command line passes in {@link TrainConfig#extra()} besides {@code model_options} and
+ * {@code stop_at}:
+ * <ul>
+ *   <li>{@code sampler}: {@code two_stream} (default: the {@code TwoStreamBatchSampler} of the semi-supervised
+ *       scripts) or {@code labeled} (the fully supervised scripts' {@code DataLoader(batch_size, shuffle=True)}
+ *       over the labelled cases: a fresh permutation per epoch, the last batch of an epoch holding the
+ *       remainder; in 3D only the first {@code labeled_num} cases are read, as {@code BraTS2019(num=labeled_num)});
+ *   <li>{@code snapshot_name}: the snapshot folder under {@code snapshot_root}, with {@code {exp}} and
+ *       {@code {labeled_num}} substituted (the 3D scripts: {@code {exp}_{labeled_num}}, fully supervised
+ *       {@code {exp}}); absent: {@link TrainConfig#snapshotPath()} ({@code {exp}_{labeled_num}_labeled}).
+ * </ul>
  */
 public final class Trainer {
   private final TrainConfig config;
@@ -59,7 +84,7 @@ public final class Trainer {
     org.ssl4mis.runtime.Device device = NativeRuntime.resolveAuto(config.device());
     NativeRuntime.seed(config.seed());
     NativeRuntime.setDeterministic(config.deterministic());
-    Path snapshot = config.snapshotPath();
+    Path snapshot = snapshotPath(config);
     Files.createDirectories(snapshot);
     try (TrainLog log = new TrainLog(snapshot.resolve("log.txt"), config.quiet() ? null : console)) {
       log.info(config.namespace());
@@ -78,26 +103,44 @@ public final class Trainer {
       }
 
       DatasetLayout layout = DatasetLayout.detect(Path.of(config.rootPath()));
-      CaseDataset train = CaseDataset.open(layout, Split.TRAIN, Integer.MAX_VALUE, config.numClasses(), true);
+      boolean threeD = config.dim() == 3;
+      if (threeD == layout.isTwoDimensional()) {
+        throw new IllegalArgumentException(config.dim() + "D training does not fit the " + layout
+            + " (2D: ACDC layout; 3D: LA or BraTS)");
+      }
+      boolean labeledOnly = labeledOnly(config);
+      int limit = labeledOnly && threeD ? Math.max(1, config.labeledNum()) : Integer.MAX_VALUE;
+      CaseDataset train = CaseDataset.open(layout, Split.TRAIN, limit, config.numClasses(), true);
       train.validateAll(); // every bad file is reported before the first iteration, not in the middle of a run
       int total = train.size();
       int labeled = layout.isTwoDimensional()
           ? LabeledSlices.resolve(config.rootPath(), config.labeledNum(), config.labeledSlices())
           : Math.min(config.labeledNum(), total);
-      if (labeled >= total) {
+      if (!labeledOnly && labeled >= total) {
         throw new IllegalArgumentException(labeled + " labelled samples leave no unlabelled ones among the " + total
             + " training samples of " + layout);
       }
-      log.info(String.format(Locale.ROOT, "Total silices is: %d, labeled slices is: %d", total, labeled));
-      TwoStreamBatchSampler sampler = new TwoStreamBatchSampler(TwoStreamBatchSampler.range(0, labeled),
-          TwoStreamBatchSampler.range(labeled, total), config.batchSize(), config.batchSize() - config.labeledBs(),
-          NativeRuntime.random("sampler"));
+      if (!threeD) {
+        log.info(String.format(Locale.ROOT, "Total silices is: %d, labeled slices is: %d", total, labeled));
+      }
+      java.util.Iterator<int[]> batches;
+      int batchesPerEpoch;
+      if (labeledOnly) {
+        batches = shuffledBatches(labeled, config.batchSize(), NativeRuntime.random("sampler"));
+        batchesPerEpoch = Math.ceilDiv(labeled, config.batchSize());
+      } else {
+        TwoStreamBatchSampler sampler = new TwoStreamBatchSampler(TwoStreamBatchSampler.range(0, labeled),
+            TwoStreamBatchSampler.range(labeled, total), config.batchSize(), config.batchSize() - config.labeledBs(),
+            NativeRuntime.random("sampler"));
+        batches = sampler.forever();
+        batchesPerEpoch = sampler.batchesPerEpoch();
+      }
       int[] patch = config.patchSize();
       BatchLoader.Transform transform = layout.isTwoDimensional()
           ? (v, r) -> Augment.randomGenerator(v, patch, r)
-          : (v, r) -> Augment.randomRotFlip(Augment.randomCrop(v, patch, r), r);
+          : (v, r) -> Augment.randomCrop(Augment.randomRotFlip(v, r), patch, r); // RandomRotFlip, then RandomCrop
       Sgd sgd = new Sgd(model.module(), config.baseLr(), 0.9, 1e-4);
-      log.info(sampler.batchesPerEpoch() + " iterations per epoch");
+      log.info(batchesPerEpoch + " iterations per epoch");
 
       int iterNum = 0;
       double best = 0;
@@ -117,7 +160,6 @@ public final class Trainer {
         log.info("resumed from " + stateFile + " at iteration " + iterNum);
       }
       int stopAt = Integer.parseInt(config.extra().getOrDefault("stop_at", "0"));
-      java.util.Iterator<int[]> batches = sampler.forever();
       for (int skipped = 0; skipped < iterNum; skipped++) {
         batches.next(); // the sampler's order depends only on its seed: replay it to where the run stopped
       }
@@ -153,12 +195,20 @@ public final class Trainer {
             for (Map.Entry<String, Double> e : scalars.entrySet()) {
               summaries.scalar(e.getKey(), e.getValue(), iterNum);
             }
+            if (threeD) {
+              summaries.scalar("loss/loss", lossValue, iterNum);
+            }
             if (iterNum % 20 == 0 && step.outputs() != null) {
               summaries.images(batch.image(), step.outputs(), batch.label(), iterNum);
             }
           }
-          log.info(String.format(Locale.ROOT, "iteration %d : loss : %f, loss_ce: %f, loss_dice: %f", iterNum, lossValue,
-              scalars.getOrDefault("info/loss_ce", Double.NaN), scalars.getOrDefault("info/loss_dice", Double.NaN)));
+          String line = String.format(Locale.ROOT, "iteration %d : loss : %f, loss_ce: %f, loss_dice: %f", iterNum, lossValue,
+              scalars.getOrDefault("info/loss_ce", Double.NaN), scalars.getOrDefault("info/loss_dice", Double.NaN));
+          if (bar != null) {
+            log.fileOnly(line); // the bar shows the loss; the console keeps the validation lines
+          } else {
+            log.info(line);
+          }
           if (bar != null) {
             bar.update(iterNum, lossValue, lr);
           }
@@ -169,13 +219,17 @@ public final class Trainer {
             double meanDice = 0;
             double meanHd95 = 0;
             for (int c = 0; c < metrics.length; c++) {
-              summaries.scalar("info/val_" + (c + 1) + "_dice", metrics[c][0], iterNum);
-              summaries.scalar("info/val_" + (c + 1) + "_hd95", metrics[c][1], iterNum);
+              if (!threeD) {
+                summaries.scalar("info/val_" + (c + 1) + "_dice", metrics[c][0], iterNum);
+                summaries.scalar("info/val_" + (c + 1) + "_hd95", metrics[c][1], iterNum);
+              }
               meanDice += metrics[c][0] / metrics.length;
               meanHd95 += metrics[c][1] / metrics.length;
             }
-            summaries.scalar("info/val_mean_dice", meanDice, iterNum);
-            summaries.scalar("info/val_mean_hd95", meanHd95, iterNum);
+            if (!threeD) {
+              summaries.scalar("info/val_mean_dice", meanDice, iterNum);
+              summaries.scalar("info/val_mean_hd95", meanHd95, iterNum);
+            }
             if (meanDice > best) {
               best = meanDice;
               Path iterFile = snapshot.resolve("iter_" + iterNum + "_dice_" + PythonRound.round4(best) + ".pth");
@@ -184,7 +238,15 @@ public final class Trainer {
               Checkpoints.saveStateDict(model.module(), bestModel);
               lastCheckpoint = bestModel;
             }
-            log.info(String.format(Locale.ROOT, "iteration %d : mean_dice : %f mean_hd95 : %f", iterNum, meanDice, meanHd95));
+            if (threeD) {
+              summaries.scalar("info/val_dice_score", metrics[0][0], iterNum);
+              summaries.scalar("info/val_hd95", metrics[0][1], iterNum);
+              log.info(String.format(Locale.ROOT, "iteration %d : dice_score : %f hd95 : %f", iterNum, metrics[0][0],
+                  metrics[0][1]));
+            } else {
+              log.info(String.format(Locale.ROOT, "iteration %d : mean_dice : %f mean_hd95 : %f", iterNum, meanDice,
+                  meanHd95));
+            }
           }
           if (iterNum % config.saveEvery() == 0) {
             Path file = snapshot.resolve("iter_" + iterNum + ".pth");
@@ -206,5 +268,66 @@ public final class Trainer {
       double seconds = (System.nanoTime() - started) / 1e9;
       return new Result(snapshot, iterNum, best, bestModel, seconds);
     }
+  }
+
+  /** Whether the run samples labelled cases only ({@code extra.sampler = labeled}: the fully supervised scripts). */
+  public static boolean labeledOnly(TrainConfig config) {
+    String sampler = config.extra().getOrDefault("sampler", "two_stream");
+    return switch (sampler) {
+      case "labeled" -> true;
+      case "two_stream" -> false;
+      default -> throw new IllegalArgumentException("sampler '" + sampler + "' is not two_stream or labeled");
+    };
+  }
+
+  /**
+   * The snapshot folder of a run: {@code snapshot_root/<snapshot_name>/<model>} when {@code extra.snapshot_name}
+   * is set ({@code {exp}} and {@code {labeled_num}} substituted), else {@link TrainConfig#snapshotPath()}.
+   */
+  public static Path snapshotPath(TrainConfig config) {
+    String name = config.extra().get("snapshot_name");
+    if (name == null) {
+      return config.snapshotPath();
+    }
+    String folder = name.replace("{exp}", config.exp()).replace("{labeled_num}", Integer.toString(config.labeledNum()));
+    return Path.of(config.snapshotRoot(), folder, config.model());
+  }
+
+  /**
+   * {@code DataLoader(range(n), batch_size, shuffle=True)} without end: every epoch a fresh permutation of
+   * {@code 0 .. n-1} cut into batches, the last one holding the remainder.
+   */
+  static java.util.Iterator<int[]> shuffledBatches(int n, int batchSize, java.util.SplittableRandom random) {
+    if (n < 1 || batchSize < 1) {
+      throw new IllegalArgumentException("need at least one labelled case and a batch size of at least 1, got " + n
+          + " cases and batch size " + batchSize);
+    }
+    return new java.util.Iterator<>() {
+      private int[] order = new int[0];
+      private int pos;
+
+      @Override
+      public boolean hasNext() {
+        return true;
+      }
+
+      @Override
+      public int[] next() {
+        if (pos >= order.length) {
+          order = TwoStreamBatchSampler.range(0, n);
+          for (int i = order.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+          }
+          pos = 0;
+        }
+        int m = Math.min(batchSize, order.length - pos);
+        int[] batch = java.util.Arrays.copyOfRange(order, pos, pos + m);
+        pos += m;
+        return batch;
+      }
+    };
   }
 }

@@ -34,7 +34,7 @@ class MainTest {
     assertEquals(2, run("nonsense"));
     assertTrue(err().contains("unknown command 'nonsense'"), err());
     assertEquals(0, run("demo", "--help"));
-    assertTrue(out().contains("--max_iterations") && out().contains("(default: 300)"), out());
+    assertTrue(out().contains("--max_iterations") && out().contains("(default: 200)"), out());
   }
 
   @Test
