@@ -1,7 +1,11 @@
 package org.ssl4mis.train;
 
 import java.util.List;
+import org.ssl4mis.train.methods.EntropyMinimization;
 import org.ssl4mis.train.methods.FullySupervised;
+import org.ssl4mis.train.methods.InterpolationConsistency;
+import org.ssl4mis.train.methods.RegularizedDropout;
+import org.ssl4mis.train.methods.UncertaintyRectifiedPyramidConsistency;
 import org.ssl4mis.train.methods.MeanTeacher;
 import org.ssl4mis.train.methods.UncertaintyAwareMeanTeacher;
 
@@ -10,7 +14,7 @@ public final class Methods {
   private Methods() {}
 
   public static List<String> names() {
-    return List.of("supervised", "mt", "uamt");
+    return List.of("supervised", "mt", "uamt", "ict", "em", "urpc", "rdrop");
   }
 
   public static Method create(String name) {
@@ -18,6 +22,10 @@ public final class Methods {
       case "supervised", "fully_supervised" -> new FullySupervised();
       case "mt", "mean_teacher" -> new MeanTeacher();
       case "uamt", "uncertainty_aware_mean_teacher" -> new UncertaintyAwareMeanTeacher();
+      case "ict", "interpolation_consistency" -> new InterpolationConsistency();
+      case "em", "entropy_minimization" -> new EntropyMinimization();
+      case "urpc", "uncertainty_rectified_pyramid_consistency" -> new UncertaintyRectifiedPyramidConsistency();
+      case "rdrop", "regularized_dropout" -> new RegularizedDropout();
       default -> throw new IllegalArgumentException("unknown method '" + name + "'; available: " + names());
     };
   }

@@ -13,7 +13,7 @@ import org.ssl4mis.train.Ramps;
 import org.ssl4mis.train.TrainingContext;
 
 /**
- * {@code train_mean_teacher_2D.py} (Tarvainen and Valpola, "Mean teachers are better role models", NeurIPS
+ * {@code train_mean_teacher_2D.py} and {@code train_mean_teacher_3D.py} (Tarvainen and Valpola, "Mean teachers are better role models", NeurIPS
  * 2017): supervised {@code 0.5 * (CE + Dice)} on the labelled part, plus
  * {@code consistency_weight * mean(softmax_mse_loss(student(unlabelled), teacher(unlabelled + noise)))} with
  * noise {@code clamp(0.1 * N(0,1), -0.2, 0.2)} and {@code consistency_weight = consistency *
@@ -22,6 +22,11 @@ import org.ssl4mis.train.TrainingContext;
  * <p>Reference notes: {@code softmax_mse_loss} returns an unreduced map and the script takes its mean;
  * the default {@code --labeled_num 136} is not in the ACDC table (pass {@code --labeled_num 7} or
  * {@code --labeled_slices 136}).
+ *
+ * <p>3D: the same step on {@code (B, 1, D, H, W)} volumes. The 3D script writes the consistency as
+ * {@code mean((softmax(outputs)[lb:] - softmax(ema_output))^2)}, which is {@code mean(softmax_mse_loss(outputs[lb:],
+ * ema_output))} (the softmax is per sample); its defaults ({@link #defaults}(3)): BraTS2019, {@code unet_3D}, batch
+ * 4 with 2 labelled, patch 96x96x96, 25 labelled volumes, 2 classes, snapshot {@code ../model/{exp}_{labeled_num}/{model}}.
  */
 public final class MeanTeacher implements Method {
   private DiceLoss dice;
@@ -43,7 +48,19 @@ public final class MeanTeacher implements Method {
 
   @Override
   public Map<String, String> defaults(int dim) {
+    if (dim == 3) {
+      return meanTeacher3dDefaults("BraTs2019_Mean_Teacher");
+    }
     return Map.of("exp", "ACDC/Mean_Teacher", "labeled_num", "136");
+  }
+
+  /** The argparse defaults of {@code train_mean_teacher_3D.py} (num_classes is hard-coded to 2 there). */
+  static Map<String, String> meanTeacher3dDefaults(String exp) {
+    return Map.ofEntries(Map.entry("root_path", "../data/BraTS2019"), Map.entry("exp", exp), Map.entry("model", "unet_3D"),
+        Map.entry("max_iterations", "30000"), Map.entry("batch_size", "4"), Map.entry("base_lr", "0.01"),
+        Map.entry("patch_size", "96,96,96"), Map.entry("labeled_bs", "2"), Map.entry("labeled_num", "25"),
+        Map.entry("num_classes", "2"), Map.entry("ema_decay", "0.99"), Map.entry("consistency", "0.1"),
+        Map.entry("consistency_rampup", "200.0"), Map.entry("snapshot_name", "{exp}_{labeled_num}"));
   }
 
   @Override

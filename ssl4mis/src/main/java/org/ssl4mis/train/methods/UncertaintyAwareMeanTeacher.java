@@ -15,7 +15,7 @@ import org.ssl4mis.train.Ramps;
 import org.ssl4mis.train.TrainingContext;
 
 /**
- * {@code train_uncertainty_aware_mean_teacher_2D.py} (Yu et al., "Uncertainty-aware Self-ensembling Model
+ * {@code train_uncertainty_aware_mean_teacher_2D.py} and {@code train_uncertainty_aware_mean_teacher_3D.py} (Yu et al., "Uncertainty-aware Self-ensembling Model
  * for Semi-supervised 3D Left Atrium Segmentation", MICCAI 2019): the mean teacher, with the consistency
  * restricted to pixels where the teacher is certain. Uncertainty: T = 8 teacher passes over the unlabelled
  * part with noise {@code clamp(0.1 * N(0,1), -0.2, 0.2)}, done as T/2 passes over the part repeated twice;
@@ -27,6 +27,16 @@ import org.ssl4mis.train.TrainingContext;
  * channel and broadcasts over the class channels of the MSE map, and the denominator's factor 2 does not
  * follow the class count; the default {@code --labeled_num 136} is not in the ACDC table (pass
  * {@code --labeled_num 7} or {@code --labeled_slices 136}).
+ *
+ * <p>3D: the same step on {@code (B, 1, D, H, W)} volumes: the unlabelled part repeated as
+ * {@code repeat(2, 1, 1, 1, 1)}, T = 8 teacher passes in 4 calls, their softmax reshaped to
+ * {@code (T, stride, 2, D, H, W)} and averaged, the entropy with {@code 1e-6}, the same threshold
+ * {@code (0.75 + 0.25 * sigmoid_rampup(iter_num, max_iterations)) * ln 2} and the same
+ * {@code sum(mask * softmax_mse_loss) / (2 * sum(mask) + 1e-16)}. The 3D script hard-codes 2 classes in its
+ * {@code preds} buffer; this step uses {@code num_classes}, which is 2 by the 3D defaults. Defaults
+ * ({@link #defaults}(3)) as {@code train_mean_teacher_3D.py}'s, including its {@code --exp
+ * BraTs2019_Mean_Teacher}: a reference quirk kept, so a UA-MT run and a mean-teacher run with default names
+ * share a snapshot folder; pass {@code --exp} to keep them apart.
  */
 public final class UncertaintyAwareMeanTeacher implements Method {
   private static final int T = 8;
@@ -49,6 +59,9 @@ public final class UncertaintyAwareMeanTeacher implements Method {
 
   @Override
   public Map<String, String> defaults(int dim) {
+    if (dim == 3) {
+      return MeanTeacher.meanTeacher3dDefaults("BraTs2019_Mean_Teacher"); // the 3D script's --exp default, as is
+    }
     return Map.of("exp", "ACDC/Uncertainty_Aware_Mean_Teacher", "labeled_num", "136");
   }
 
