@@ -95,7 +95,7 @@ class MainTest {
 
   @Test
   void parityChecksAFixtureFolder() {
-    assertEquals(0, run("parity", org.ssl4mis.testing.SharedData.parity().toString()));
+    assertEquals(0, run("parity", org.ssl4mis.testing.SharedData.parity().toString()), () -> out() + err());
     assertTrue(out().contains("VNet") && out().contains("PASS"), out());
     assertTrue(out().contains("13 of 13 network fixtures pass"), out());
     assertEquals(2, run("parity", "/no/such/folder"));
