@@ -273,6 +273,23 @@ public final class NativeRuntime {
     }
   }
 
+  /**
+   * What the reference scripts' {@code --deterministic 1} does: {@code cudnn.deterministic = True} and
+   * {@code cudnn.benchmark = False} (and the reverse for 0). Unlike {@link #setDeterministic}, it does not
+   * forbid operations that lack a deterministic implementation (e.g. ENet's max-unpooling).
+   */
+  public static void setCudnnDeterministic(boolean on) {
+    init();
+    var ctx = torch.globalContext();
+    ctx.setDeterministicCuDNN(on);
+    ctx.setBenchmarkCuDNN(!on);
+  }
+
+  public static boolean isCudnnDeterministic() {
+    init();
+    return torch.globalContext().deterministicCuDNN();
+  }
+
   public static boolean isDeterministic() {
     init();
     return torch.globalContext().deterministicAlgorithms();

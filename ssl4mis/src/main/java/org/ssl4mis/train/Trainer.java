@@ -78,12 +78,24 @@ public final class Trainer {
   }
 
   public Result run(Validator validator, SummarySink summaries) throws Exception {
+    // The process-wide settings a run changes are put back when it ends (a library must not leave them).
+    boolean cudnnDeterministicBefore = NativeRuntime.isCudnnDeterministic();
+    int threadsBefore = NativeRuntime.threads();
     if (config.threads() > 0) {
       NativeRuntime.setThreads(config.threads());
     }
     org.ssl4mis.runtime.Device device = NativeRuntime.resolveAuto(config.device());
     NativeRuntime.seed(config.seed());
-    NativeRuntime.setDeterministic(config.deterministic());
+    NativeRuntime.setCudnnDeterministic(config.deterministic());
+    try {
+      return train(device, validator, summaries);
+    } finally {
+      NativeRuntime.setCudnnDeterministic(cudnnDeterministicBefore);
+      NativeRuntime.setThreads(threadsBefore);
+    }
+  }
+
+  private Result train(org.ssl4mis.runtime.Device device, Validator validator, SummarySink summaries) throws Exception {
     Path snapshot = snapshotPath(config);
     Files.createDirectories(snapshot);
     try (TrainLog log = new TrainLog(snapshot.resolve("log.txt"), config.quiet() ? null : console)) {
