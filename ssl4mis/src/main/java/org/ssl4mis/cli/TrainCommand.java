@@ -179,7 +179,7 @@ public final class TrainCommand implements Command {
       validator = new SliceValidator(val, config.numClasses(), new int[] {256, 256}, device);
     }
     Trainer.Result r = new Trainer(config, method, out).run(validator,
-        new EventSummarySink(Trainer.snapshotPath(config).resolve("log")));
+        new EventSummarySink(config.snapshotPath().resolve("log")));
     out.printf(Locale.ROOT, "done: %d iterations in %.0f s; best val mean dice %.4f; snapshot %s%n", r.iterations(), r.seconds(),
         r.bestPerformance(), r.snapshotPath());
     return 0;

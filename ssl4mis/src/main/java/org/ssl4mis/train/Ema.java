@@ -89,11 +89,6 @@ public final class Ema {
     return used;
   }
 
-  /** {@link #update_ema_variables} under a shorter name (the one the training engine calls). */
-  public static double update(Module model, Module emaModel, double alpha, long globalStep) {
-    return update_ema_variables(model, emaModel, alpha, globalStep);
-  }
-
   /**
    * The update itself with a given decay: {@code ema[i] = alpha * ema[i] + (1 - alpha) * params[i]} for every
    * pair, in place, no autograd. A tensor listed twice in {@code ema} (a shared parameter) is updated once, as

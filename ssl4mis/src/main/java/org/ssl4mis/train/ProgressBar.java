@@ -10,7 +10,6 @@ import java.util.Locale;
 public final class ProgressBar {
   private final PrintStream out;
   private final long total;
-  private final long start = System.nanoTime();
   private long lastDraw;
   private long firstIteration = -1;
   private long firstIterationTime;
@@ -41,11 +40,6 @@ public final class ProgressBar {
       out.printf(Locale.ROOT, "%n");
     }
     out.flush();
-  }
-
-  /** Total wall time since the bar was created, in seconds. */
-  public double elapsedSeconds() {
-    return (System.nanoTime() - start) / 1e9;
   }
 
   static String formatDuration(double seconds) {

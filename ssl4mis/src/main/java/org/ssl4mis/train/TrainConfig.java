@@ -61,9 +61,17 @@ public record TrainConfig(
     return patchSize.clone();
   }
 
-  /** {@code ../model/{exp}_{labeled_num}_labeled/{model}}, as the reference scripts name the snapshot folder. */
+  /**
+   * The snapshot folder as the reference scripts name it: {@code snapshot_root/{exp}_{labeled_num}_labeled/{model}}
+   * (2D), or {@code snapshot_root/<extra.snapshot_name>/{model}} when a script names it otherwise (the 3D
+   * scripts: {@code {exp}_{labeled_num}} or {@code {exp}}; {@code {exp}} and {@code {labeled_num}} are
+   * substituted).
+   */
   public Path snapshotPath() {
-    return Path.of(snapshotRoot, exp + "_" + labeledNum + "_labeled", model);
+    String name = extra.get("snapshot_name");
+    String folder = name == null ? exp + "_" + labeledNum + "_labeled"
+        : name.replace("{exp}", exp).replace("{labeled_num}", Integer.toString(labeledNum));
+    return Path.of(snapshotRoot, folder, model);
   }
 
   /** The arguments as the reference logs them first: {@code Namespace(root_path='...', ...)}. */

@@ -51,7 +51,7 @@ import org.ssl4mis.runtime.NativeRuntime;
  *       remainder; in 3D only the first {@code labeled_num} cases are read, as {@code BraTS2019(num=labeled_num)});
  *   <li>{@code snapshot_name}: the snapshot folder under {@code snapshot_root}, with {@code {exp}} and
  *       {@code {labeled_num}} substituted (the 3D scripts: {@code {exp}_{labeled_num}}, fully supervised
- *       {@code {exp}}); absent: {@link TrainConfig#snapshotPath()} ({@code {exp}_{labeled_num}_labeled}).
+ *       {@code {exp}}); {@link TrainConfig#snapshotPath()} resolves it (absent: {@code {exp}_{labeled_num}_labeled}).
  * </ul>
  */
 public final class Trainer {
@@ -96,7 +96,7 @@ public final class Trainer {
   }
 
   private Result train(org.ssl4mis.runtime.Device device, Validator validator, SummarySink summaries) throws Exception {
-    Path snapshot = snapshotPath(config);
+    Path snapshot = config.snapshotPath();
     Files.createDirectories(snapshot);
     try (TrainLog log = new TrainLog(snapshot.resolve("log.txt"), config.quiet() ? null : console)) {
       log.info(config.namespace());
@@ -197,7 +197,7 @@ public final class Trainer {
             step.total().backward();
             sgd.step();
             if (ema != null) {
-              Ema.update(model.module(), ema.module(), config.emaDecay(), iterNum);
+              Ema.update_ema_variables(model.module(), ema.module(), config.emaDecay(), iterNum);
             }
             lr = PolyLr.at(config.baseLr(), iterNum, config.maxIterations());
             sgd.setLearningRate(lr);
@@ -290,19 +290,6 @@ public final class Trainer {
       case "two_stream" -> false;
       default -> throw new IllegalArgumentException("sampler '" + sampler + "' is not two_stream or labeled");
     };
-  }
-
-  /**
-   * The snapshot folder of a run: {@code snapshot_root/<snapshot_name>/<model>} when {@code extra.snapshot_name}
-   * is set ({@code {exp}} and {@code {labeled_num}} substituted), else {@link TrainConfig#snapshotPath()}.
-   */
-  public static Path snapshotPath(TrainConfig config) {
-    String name = config.extra().get("snapshot_name");
-    if (name == null) {
-      return config.snapshotPath();
-    }
-    String folder = name.replace("{exp}", config.exp()).replace("{labeled_num}", Integer.toString(config.labeledNum()));
-    return Path.of(config.snapshotRoot(), folder, config.model());
   }
 
   /**

@@ -165,12 +165,12 @@ class InterpolationConsistencyTest {
     MethodTestSupport.seed(13);
     Networks.Network student = MethodTestSupport.deterministicUnet();
     Networks.Network teacher = MethodTestSupport.deterministicUnet();
-    Ema.update(student.module(), teacher.module(), 0.0, 0); // the teacher starts as a copy, as after step 0
+    Ema.update_ema_variables(student.module(), teacher.module(), 0.0, 0); // the teacher starts as a copy, as after step 0
     Tensor[] b = MethodTestSupport.batch(8, 9);
     TrainConfig config = MethodTestSupport.config("ict", "unet", 8, 4, 0.1, Map.of());
     InterpolationConsistency ict = new InterpolationConsistency((a, n) -> new double[] {0.3, 0.6});
     double[] losses = MethodTestSupport.train(ict, config, student, teacher, b[0], b[1], 15, 0.05, i -> {
-      Ema.update(student.module(), teacher.module(), 0.99, i + 1);
+      Ema.update_ema_variables(student.module(), teacher.module(), 0.99, i + 1);
       return null;
     });
     double first = MethodTestSupport.mean(losses, 0, 3);
