@@ -46,13 +46,23 @@ class ResumeTest {
     Map<?, ?> b = (Map<?, ?>) Checkpoints.loadTree(resumed.resolve(snapshot));
     assertEquals(8L, a.get("iter_num"));
     assertEquals(8L, b.get("iter_num"));
-    for (String part : List.of("model", "ema_model", "momentum_buffers")) {
-      Map<?, ?> ta = (Map<?, ?>) a.get(part);
-      Map<?, ?> tb = (Map<?, ?>) b.get(part);
+    for (String part : List.of("students/model", "ema_model", "momentum_buffers/model")) {
+      Map<?, ?> ta = entry(a, part);
+      Map<?, ?> tb = entry(b, part);
       assertEquals(ta.keySet(), tb.keySet(), part);
       for (Object k : ta.keySet()) {
         assertTrue(((Tensor) ta.get(k)).equal((Tensor) tb.get(k)), part + "." + k + " differs after resuming");
       }
     }
+  }
+
+  /** {@code root["a"]["b"]} for {@code "a/b"}. */
+  private static Map<?, ?> entry(Map<?, ?> root, String path) {
+    Map<?, ?> m = root;
+    for (String key : path.split("/")) {
+      m = (Map<?, ?>) m.get(key);
+      assertTrue(m != null, "no '" + key + "' in the training state (" + path + ")");
+    }
+    return m;
   }
 }

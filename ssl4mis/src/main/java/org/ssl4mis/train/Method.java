@@ -1,13 +1,18 @@
 package org.ssl4mis.train;
 
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
+import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 
 /**
  * A semi-supervised training method: what one iteration of its reference script computes from a batch.
  * The {@link Trainer} does everything the scripts share (models, EMA creation and update, sampler, SGD,
- * the poly learning rate, validation, checkpoints, logs), so a method is one class.
+ * the poly learning rate, validation, checkpoints, logs), so a method is one class. The defaults below are
+ * those of the single-network scripts; methods whose script does otherwise override them.
  */
 public interface Method {
 
@@ -17,21 +22,99 @@ public interface Method {
   /** The reference script this method reproduces for {@code dim} (2 or 3), e.g. {@code train_mean_teacher_2D.py}. */
   String referenceScript(int dim);
 
-  /** Whether the method keeps an EMA teacher, updated after every optimizer step. */
+  /** Whether the method keeps an EMA teacher of the first student, updated after every optimizer step. */
   boolean usesEmaModel();
 
   /** The script's argparse defaults that differ from the common ones ({@code exp}, {@code labeled_num}, ...). */
   Map<String, String> defaults(int dim);
 
+  /**
+   * The segmentation networks the engine creates, trains with one SGD optimizer each (the scripts'
+   * {@code optim.SGD(..., momentum=0.9, weight_decay=0.0001)} and poly rate), validates and checkpoints.
+   * One network is the scripts' {@code model}; two are {@code model1} and {@code model2} (CPS, cross
+   * teaching, the two-network R-Drop), validated and saved under those prefixes as the scripts do.
+   */
+  default List<Student> students(TrainConfig config) {
+    return List.of(Student.of("model", config.model()));
+  }
+
+  /**
+   * Called once before the first iteration, outside any memory scope, with the networks already on the
+   * device: where a method builds what lives for the whole run (a discriminator and its optimizer).
+   */
+  default void setUp(TrainingContext ctx, org.bytedeco.pytorch.Device device) {}
+
   /** One iteration's loss, with the terms the script logs, from a batch already on the device. */
   StepLoss step(TrainingContext ctx, Tensor volumeBatch, Tensor labelBatch);
+
+  /**
+   * After the optimizer steps (and the EMA update) of the iteration {@code ctx.iterNum()}, inside its memory
+   * scope: where an adversarial method trains its discriminator. Returns scalars to log (may be empty).
+   */
+  default Map<String, Double> afterStep(TrainingContext ctx, Tensor volumeBatch, Tensor labelBatch, StepLoss step) {
+    return Map.of();
+  }
+
+  /**
+   * Whether the script sets the learning rate AFTER {@code iter_num += 1} ({@code base_lr * (1 - (k + 1) /
+   * max)^0.9} after step {@code k}, one iteration ahead of the other scripts): CPS, cross teaching, R-Drop.
+   */
+  default boolean learningRateOneAhead() {
+    return false;
+  }
+
+  /** The tag of the learning rate scalar: {@code info/lr}, or {@code lr} in the two-network scripts. */
+  default String learningRateTag() {
+    return "info/lr";
+  }
+
+  /** The tag of the total loss scalar, or null where the script writes none. */
+  default String totalLossTag() {
+    return "info/total_loss";
+  }
+
+  /** The iteration's {@code log.txt} line. */
+  default String logLine(int iterNum, double loss, Map<String, Double> scalars) {
+    return String.format(Locale.ROOT, "iteration %d : loss : %f, loss_ce: %f, loss_dice: %f", iterNum, loss,
+        scalars.getOrDefault("info/loss_ce", Double.NaN), scalars.getOrDefault("info/loss_dice", Double.NaN));
+  }
+
+  /**
+   * The file name of a checkpoint saved on a validation improvement: {@code iter_{n}_dice_{d}.pth} with
+   * {@code d = round(best, 4)}, prefixed with {@code {student}_} when there are several students.
+   */
+  default String improvementCheckpointName(String prefix, int iterNum, double best) {
+    return prefix + "iter_" + iterNum + "_dice_" + PythonRound.round4(best) + ".pth";
+  }
+
+  /** Method-owned state that {@code --resume} must restore (a discriminator, its optimizer), by name. */
+  default Map<String, Object> state() {
+    return Map.of();
+  }
+
+  /** Restores what {@link #state()} saved; called after {@link #setUp}. */
+  default void restoreState(Map<String, Object> state) {}
+
+  /**
+   * A network the engine trains.
+   *
+   * @param name the script's variable ({@code model}, {@code model1}, {@code model2}): the prefix of its
+   *     checkpoints and validation tags when there are several
+   * @param network the factory name ({@code --model}, or e.g. {@code ViT_Seg} for cross teaching)
+   * @param init applied once after creation (the scripts' {@code kaiming_normal_init_weight}), or null
+   */
+  record Student(String name, String network, Consumer<Module> init) {
+    public static Student of(String name, String network) {
+      return new Student(name, network, null);
+    }
+  }
 
   /**
    * The loss of an iteration and its parts.
    *
    * @param total the loss to back-propagate
    * @param scalars TensorBoard scalars under their reference tags ({@code info/loss_ce}, ...), in log order
-   * @param outputs the student's logits on the batch (for the image summaries), or null
+   * @param outputs the first student's logits on the batch (for the image summaries), or null
    */
   record StepLoss(Tensor total, LinkedHashMap<String, Double> scalars, Tensor outputs) {
     public StepLoss {

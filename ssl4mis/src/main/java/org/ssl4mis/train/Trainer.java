@@ -3,6 +3,8 @@ package org.ssl4mis.train;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.bytedeco.pytorch.Device;
@@ -28,6 +30,12 @@ import org.ssl4mis.runtime.NativeRuntime;
  * TensorBoard scalars and the {@code log.txt} line; every 200 iterations validation and, on improvement,
  * {@code iter_{n}_dice_{d}.pth} and {@code {model}_best_model.pth}; every 3000 {@code iter_{n}.pth}. A NaN or
  * infinite loss stops the run naming the iteration, the loss terms and the last good checkpoint.
+ *
+ * <p>Several networks ({@link Method#students}: {@code model1}, {@code model2}), as the CPS, cross-teaching and
+ * R-Drop scripts have them: each its own SGD and rate, each validated in turn with its name in the scalars
+ * ({@code info/model1_val_mean_dice}), the log line ({@code model1_mean_dice}) and the checkpoints
+ * ({@code model1_iter_{n}_dice_{d}.pth}, {@code {model}_best_model1.pth}, {@code model1_iter_{n}.pth}).
+ * {@code --resume} restores all of them, their momentum and the method's own state.
  *
  * <p>3D ({@link TrainConfig#dim()} 3, LA or BraTS layout), as the {@code *_3D.py} scripts do it:
  * <ul>
@@ -103,16 +111,27 @@ public final class Trainer {
       Device torchDevice = new Device(device.toString());
 
       Networks.Options netOptions = Networks.Options.parse(config.extra().getOrDefault("model_options", ""));
-      Networks.Network model = Networks.create(config.model(), 1, config.numClasses(), netOptions);
-      model.module().to(torchDevice, false);
+      List<Method.Student> studentSpecs = method.students(config);
+      List<String> names = TrainingState.names(studentSpecs);
+      List<Networks.Network> students = new ArrayList<>();
+      for (Method.Student spec : studentSpecs) {
+        Networks.Network net = Networks.create(spec.network(), 1, config.numClasses(), netOptions);
+        if (spec.init() != null) {
+          spec.init().accept(net.module());
+        }
+        net.module().to(torchDevice, false);
+        students.add(net);
+      }
       Networks.Network ema = null;
       if (method.usesEmaModel()) {
-        ema = Networks.create(config.model(), 1, config.numClasses(), netOptions);
+        ema = Networks.create(studentSpecs.get(0).network(), 1, config.numClasses(), netOptions);
         ema.module().to(torchDevice, false);
         for (Tensor p : org.ssl4mis.nn.StateDict.parameters(ema.module()).values()) {
           p.detach_(); // the teacher is never trained by the optimizer (param.detach_() in the scripts)
         }
       }
+      Optimization optimization = new Optimization(config, method, students, ema);
+      method.setUp(optimization.context(0), torchDevice);
 
       DatasetLayout layout = DatasetLayout.detect(Path.of(config.rootPath()));
       boolean threeD = config.dim() == 3;
@@ -151,24 +170,26 @@ public final class Trainer {
       BatchLoader.Transform transform = layout.isTwoDimensional()
           ? (v, r) -> Augment.randomGenerator(v, patch, r)
           : (v, r) -> Augment.randomCrop(Augment.randomRotFlip(v, r), patch, r); // RandomRotFlip, then RandomCrop
-      Sgd sgd = new Sgd(model.module(), config.baseLr(), 0.9, 1e-4);
       log.info(batchesPerEpoch + " iterations per epoch");
 
       int iterNum = 0;
-      double best = 0;
-      Path bestModel = null;
+      int n = students.size();
+      double[] best = new double[n];
+      Path[] bestModel = new Path[n];
       Path lastCheckpoint = null;
       Path stateFile = snapshot.resolve(TrainingState.FILE_NAME);
       if (config.resume()) {
         if (!Files.exists(stateFile)) {
           throw new IllegalArgumentException("--resume: there is no " + stateFile + " to resume from");
         }
-        TrainingState.Restored r = TrainingState.load(stateFile, model.module(), ema == null ? null : ema.module(), sgd);
+        TrainingState.Restored r = TrainingState.load(stateFile, names, optimization);
         iterNum = r.iterNum();
-        best = r.bestPerformance();
-        bestModel = r.bestModel() == null ? null : snapshot.resolve(r.bestModel());
+        for (int i = 0; i < n; i++) {
+          best[i] = r.bestPerformance()[i];
+          bestModel[i] = r.bestModel()[i] == null ? null : snapshot.resolve(r.bestModel()[i]);
+        }
         lastCheckpoint = stateFile;
-        sgd.setLearningRate(PolyLr.at(config.baseLr(), iterNum - 1, config.maxIterations()));
+        optimization.restoreLearningRate(iterNum);
         log.info("resumed from " + stateFile + " at iteration " + iterNum);
       }
       int stopAt = Integer.parseInt(config.extra().getOrDefault("stop_at", "0"));
@@ -177,97 +198,66 @@ public final class Trainer {
       }
       ProgressBar bar = config.quiet() ? null : new ProgressBar(console, config.maxIterations());
       long started = System.nanoTime();
-      model.module().train(true);
+      for (Networks.Network net : students) {
+        net.module().train(true);
+      }
       try (BatchLoader loader = new BatchLoader(train, batches, transform, config.seed(), config.workers(),
           Math.max(2, config.workers() * 2), device, iterNum)) {
         while (iterNum < config.maxIterations()) {
-          double lr = 0;
+          double lr;
           double lossValue;
           Map<String, Double> scalars;
           try (MemoryScope scope = MemoryScope.open(); BatchLoader.Batch batch = loader.next()) {
-            Method.StepLoss step = method.step(new TrainingContext(config, model, ema, iterNum), batch.image(), batch.label());
-            lossValue = step.total().item_double();
-            scalars = step.scalarView();
-            if (!Double.isFinite(lossValue)) {
-              throw new NonFiniteLossException(String.format(Locale.ROOT,
-                  "iteration %d: the loss is %s (terms %s); stopping. Last good checkpoint: %s", iterNum + 1, lossValue,
-                  scalars, lastCheckpoint == null ? "none yet" : lastCheckpoint));
+            Optimization.Outcome outcome;
+            try {
+              outcome = optimization.iterate(iterNum, batch.image(), batch.label());
+            } catch (Optimization.NonFiniteLoss e) {
+              throw new NonFiniteLossException(e.getMessage() + "; stopping. Last good checkpoint: "
+                  + (lastCheckpoint == null ? "none yet" : lastCheckpoint));
             }
-            sgd.zeroGrad();
-            step.total().backward();
-            sgd.step();
-            if (ema != null) {
-              Ema.update_ema_variables(model.module(), ema.module(), config.emaDecay(), iterNum);
-            }
-            lr = PolyLr.at(config.baseLr(), iterNum, config.maxIterations());
-            sgd.setLearningRate(lr);
+            lossValue = outcome.loss();
+            scalars = outcome.scalars();
+            lr = outcome.learningRate();
             iterNum++;
-            summaries.scalar("info/lr", lr, iterNum);
-            summaries.scalar("info/total_loss", lossValue, iterNum);
+            summaries.scalar(method.learningRateTag(), lr, iterNum);
+            if (method.totalLossTag() != null) {
+              summaries.scalar(method.totalLossTag(), lossValue, iterNum);
+            }
             for (Map.Entry<String, Double> e : scalars.entrySet()) {
               summaries.scalar(e.getKey(), e.getValue(), iterNum);
             }
             if (threeD) {
               summaries.scalar("loss/loss", lossValue, iterNum);
             }
-            if (iterNum % 20 == 0 && step.outputs() != null) {
-              summaries.images(batch.image(), step.outputs(), batch.label(), iterNum);
+            if (iterNum % 20 == 0 && outcome.step().outputs() != null) {
+              summaries.images(batch.image(), outcome.step().outputs(), batch.label(), iterNum);
             }
           }
-          String line = String.format(Locale.ROOT, "iteration %d : loss : %f, loss_ce: %f, loss_dice: %f", iterNum, lossValue,
-              scalars.getOrDefault("info/loss_ce", Double.NaN), scalars.getOrDefault("info/loss_dice", Double.NaN));
+          String line = method.logLine(iterNum, lossValue, scalars);
           if (bar != null) {
             log.fileOnly(line); // the bar shows the loss; the console keeps the validation lines
+            bar.update(iterNum, lossValue, lr);
           } else {
             log.info(line);
           }
-          if (bar != null) {
-            bar.update(iterNum, lossValue, lr);
-          }
           if (iterNum > 0 && iterNum % config.validateEvery() == 0 && validator != null) {
-            model.module().eval();
-            double[][] metrics = validator.validate(model);
-            model.module().train(true);
-            double meanDice = 0;
-            double meanHd95 = 0;
-            for (int c = 0; c < metrics.length; c++) {
-              if (!threeD) {
-                summaries.scalar("info/val_" + (c + 1) + "_dice", metrics[c][0], iterNum);
-                summaries.scalar("info/val_" + (c + 1) + "_hd95", metrics[c][1], iterNum);
-              }
-              meanDice += metrics[c][0] / metrics.length;
-              meanHd95 += metrics[c][1] / metrics.length;
-            }
-            if (!threeD) {
-              summaries.scalar("info/val_mean_dice", meanDice, iterNum);
-              summaries.scalar("info/val_mean_hd95", meanHd95, iterNum);
-            }
-            if (meanDice > best) {
-              best = meanDice;
-              Path iterFile = snapshot.resolve("iter_" + iterNum + "_dice_" + PythonRound.round4(best) + ".pth");
-              bestModel = snapshot.resolve(config.model() + "_best_model.pth");
-              Checkpoints.saveStateDict(model.module(), iterFile);
-              Checkpoints.saveStateDict(model.module(), bestModel);
-              lastCheckpoint = bestModel;
-            }
-            if (threeD) {
-              summaries.scalar("info/val_dice_score", metrics[0][0], iterNum);
-              summaries.scalar("info/val_hd95", metrics[0][1], iterNum);
-              log.info(String.format(Locale.ROOT, "iteration %d : dice_score : %f hd95 : %f", iterNum, metrics[0][0],
-                  metrics[0][1]));
-            } else {
-              log.info(String.format(Locale.ROOT, "iteration %d : mean_dice : %f mean_hd95 : %f", iterNum, meanDice,
-                  meanHd95));
+            for (int i = 0; i < n; i++) {
+              Path saved = validate(validator, summaries, log, snapshot, names, i, students.get(i), iterNum, best,
+                  bestModel, threeD);
+              lastCheckpoint = saved == null ? lastCheckpoint : saved;
             }
           }
           if (iterNum % config.saveEvery() == 0) {
-            Path file = snapshot.resolve("iter_" + iterNum + ".pth");
-            Checkpoints.saveStateDict(model.module(), file);
-            lastCheckpoint = file;
-            log.info("save model to " + file);
+            for (int i = 0; i < n; i++) {
+              String prefix = n == 1 ? "" : names.get(i) + "_";
+              Path file = snapshot.resolve(prefix + "iter_" + iterNum + ".pth");
+              Checkpoints.saveStateDict(students.get(i).module(), file);
+              lastCheckpoint = file;
+              log.info("save " + names.get(i) + " to " + file);
+            }
           }
           if (iterNum % config.saveEvery() == 0 || iterNum == config.maxIterations() || iterNum == stopAt) {
-            TrainingState.save(stateFile, model.module(), ema == null ? null : ema.module(), sgd, iterNum, best, bestModel);
+            TrainingState.save(stateFile, names, optimization, iterNum, best, bestModel);
           }
           if (iterNum == stopAt) {
             log.info("stopped at iteration " + iterNum + " (--stop_at); continue with --resume");
@@ -278,8 +268,59 @@ public final class Trainer {
         summaries.close();
       }
       double seconds = (System.nanoTime() - started) / 1e9;
-      return new Result(snapshot, iterNum, best, bestModel, seconds);
+      return new Result(snapshot, iterNum, best[0], bestModel[0], seconds);
     }
+  }
+
+  /**
+   * Validates student {@code i} as the scripts do after every {@code validateEvery} iterations: the scalars,
+   * the log line and, on improvement, the two checkpoints (prefixed with the student's name when there are
+   * several). Returns the best checkpoint written, or null.
+   */
+  private Path validate(Validator validator, SummarySink summaries, TrainLog log, Path snapshot, List<String> names,
+      int i, Networks.Network net, int iterNum, double[] best, Path[] bestModel, boolean threeD) throws Exception {
+    boolean several = names.size() > 1;
+    String tagPrefix = several ? names.get(i) + "_" : "";
+    net.module().eval();
+    double[][] metrics;
+    try {
+      metrics = validator.validate(net);
+    } finally {
+      net.module().train(true);
+    }
+    double meanDice = 0;
+    double meanHd95 = 0;
+    for (int c = 0; c < metrics.length; c++) {
+      if (!threeD) {
+        summaries.scalar("info/" + tagPrefix + "val_" + (c + 1) + "_dice", metrics[c][0], iterNum);
+        summaries.scalar("info/" + tagPrefix + "val_" + (c + 1) + "_hd95", metrics[c][1], iterNum);
+      }
+      meanDice += metrics[c][0] / metrics.length;
+      meanHd95 += metrics[c][1] / metrics.length;
+    }
+    if (!threeD) {
+      summaries.scalar("info/" + tagPrefix + "val_mean_dice", meanDice, iterNum);
+      summaries.scalar("info/" + tagPrefix + "val_mean_hd95", meanHd95, iterNum);
+    }
+    Path saved = null;
+    if (meanDice > best[i]) {
+      best[i] = meanDice;
+      Path iterFile = snapshot.resolve(method.improvementCheckpointName(tagPrefix, iterNum, best[i]));
+      bestModel[i] = snapshot.resolve(config.model() + "_best_" + names.get(i) + ".pth");
+      Checkpoints.saveStateDict(net.module(), iterFile);
+      Checkpoints.saveStateDict(net.module(), bestModel[i]);
+      saved = bestModel[i];
+    }
+    if (threeD) {
+      summaries.scalar("info/" + tagPrefix + "val_dice_score", metrics[0][0], iterNum);
+      summaries.scalar("info/" + tagPrefix + "val_hd95", metrics[0][1], iterNum);
+      log.info(String.format(Locale.ROOT, "iteration %d : %sdice_score : %f %shd95 : %f", iterNum, tagPrefix,
+          metrics[0][0], tagPrefix, metrics[0][1]));
+    } else {
+      log.info(String.format(Locale.ROOT, "iteration %d : %smean_dice : %f %smean_hd95 : %f", iterNum, tagPrefix,
+          meanDice, tagPrefix, meanHd95));
+    }
+    return saved;
   }
 
   /** Whether the run samples labelled cases only ({@code extra.sampler = labeled}: the fully supervised scripts). */

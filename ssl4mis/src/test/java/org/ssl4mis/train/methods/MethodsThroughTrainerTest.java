@@ -24,13 +24,15 @@ import org.ssl4mis.train.Method;
 import org.ssl4mis.train.SummarySink;
 import org.ssl4mis.train.TrainConfig;
 import org.ssl4mis.train.Trainer;
-import org.ssl4mis.train.TrainingContext;
+import org.ssl4mis.train.Validator;
+import org.ssl4mis.io.Checkpoints;
+import org.ssl4mis.networks.Networks;
 
 /**
  * The four methods inside the real {@link Trainer} (per-iteration memory scopes, SGD, EMA, poly learning rate)
  * for a few iterations on a small synthetic ACDC set: every iteration's terms arrive under the script's tags
- * and stay finite, and R-Drop's second network, built inside the engine's loop, survives the scopes and is
- * trained.
+ * and stay finite; R-Drop's two networks are both trained, validated, saved under the script's names and
+ * resumed exactly.
  */
 class MethodsThroughTrainerTest {
   private static final int ITERATIONS = 8;
@@ -70,15 +72,21 @@ class MethodsThroughTrainerTest {
   }
 
   private static Recorder run(Method method, String model, Map<String, String> extra) throws Exception {
+    return run(method, model, extra, dir.resolve("model"), false, 1000, null);
+  }
+
+  private static Recorder run(Method method, String model, Map<String, String> extra, Path snapshotRoot,
+      boolean resume, int validateEvery, Validator validator) throws Exception {
     TrainConfig config = new TrainConfig(method.name(), 2, data.toString(), "test/" + method.name(), model, ITERATIONS,
-        4, true, 0.01, new int[] {32, 32}, 7, 4, 2, 7, 8, 0.99, "mse", 0.1, 200.0, "cpu", 1, 1, false, true,
-        dir.resolve("model").toString(), 1000, 1000, extra);
+        4, true, 0.01, new int[] {32, 32}, 7, 4, 2, 7, 8, 0.99, "mse", 0.1, 200.0, "cpu", 1, 1, resume, true,
+        snapshotRoot.toString(), validateEvery, 1000, extra);
     Recorder sink = new Recorder();
-    Trainer.Result r = new Trainer(config, method, new PrintStream(PrintStream.nullOutputStream())).run(null, sink);
-    assertEquals(ITERATIONS, r.iterations());
-    assertEquals(ITERATIONS, sink.scalars.get("info/total_loss").size());
-    for (double v : sink.scalars.get("info/total_loss")) {
-      assertTrue(Double.isFinite(v), method.name() + ": " + sink.scalars.get("info/total_loss"));
+    Trainer.Result r = new Trainer(config, method, new PrintStream(PrintStream.nullOutputStream())).run(validator, sink);
+    String stopAt = extra.get("stop_at");
+    assertEquals(stopAt == null ? ITERATIONS : Integer.parseInt(stopAt), r.iterations());
+    String lossTag = method.totalLossTag() != null ? method.totalLossTag() : sink.scalars.keySet().iterator().next();
+    for (double v : sink.scalars.get(lossTag)) {
+      assertTrue(Double.isFinite(v), method.name() + ": " + sink.scalars.get(lossTag));
     }
     return sink;
   }
@@ -99,49 +107,58 @@ class MethodsThroughTrainerTest {
   }
 
   @Test
-  void rdropsSecondNetworkSurvivesTheEnginesScopesAndIsTrained() throws Exception {
-    RegularizedDropout rdrop = new RegularizedDropout();
-    float[][] initial = new float[1][];
-    // a thin wrapper that looks at model2 before the step of iteration 1 applies iteration 0's update
-    Method probe = new Method() {
-      @Override
-      public String name() {
-        return rdrop.name();
-      }
-
-      @Override
-      public String referenceScript(int d) {
-        return rdrop.referenceScript(d);
-      }
-
-      @Override
-      public boolean usesEmaModel() {
-        return rdrop.usesEmaModel();
-      }
-
-      @Override
-      public Map<String, String> defaults(int d) {
-        return rdrop.defaults(d);
-      }
-
-      @Override
-      public StepLoss step(TrainingContext ctx, Tensor volumeBatch, Tensor labelBatch) {
-        if (ctx.iterNum() == 1) {
-          initial[0] = Tensors.toFloats(StateDict.parameters(rdrop.secondModel().module()).get(WEIGHT));
-        }
-        return rdrop.step(ctx, volumeBatch, labelBatch);
-      }
-    };
-    Recorder sink = run(probe, "unet", Map.of("model_options", "feature_chns=" + MethodTestSupport.WIDTHS));
-    assertTags(sink, "consistency_weight/consistency_weight", "loss/model1_loss", "loss/model2_loss",
+  void rdropTrainsValidatesSavesAndResumesBothNetworks() throws Exception {
+    // snapshot_name as the script's defaults give it (the train command passes them in)
+    Map<String, String> extra = Map.of("model_options", "feature_chns=" + MethodTestSupport.WIDTHS, "snapshot_name",
+        new RegularizedDropout().defaults(2).get("snapshot_name"));
+    Validator validator = net -> new double[][] {{0.5, 2}, {0.5, 2}, {0.5, 2}};
+    Path whole = dir.resolve("rdrop-whole");
+    Recorder sink = run(new RegularizedDropout(), "unet", extra, whole, false, 4, validator);
+    assertTags(sink, "lr", "consistency_weight/consistency_weight", "loss/model1_loss", "loss/model2_loss",
         "loss/r_drop_loss");
-    assertNotNull(initial[0]);
-    float[] now = Tensors.toFloats(StateDict.parameters(rdrop.secondModel().module()).get(WEIGHT));
-    assertFalse(Arrays.equals(initial[0], now), "model2 was updated by its own optimizer");
-    assertEquals(4, StateDict.parameters(rdrop.secondModel().module()).get(WEIGHT).size(1),
-        "model2 has the --model_options widths");
-    for (float v : now) {
-      assertTrue(Float.isFinite(v));
+    assertFalse(sink.scalars.containsKey("info/total_loss"), "the script writes no total loss");
+    assertEquals(List.of(0.5, 0.5), sink.scalars.get("info/model2_val_mean_dice")); // iterations 4 and 8
+    Path snapshot = whole.resolve("test/rdrop_7/unet"); // the script's folder: {exp}_{labeled_num}, no _labeled
+    for (String f : List.of("model1_iter_4_dice_0.5.pth", "model2_iter_4_dice_0.5.pth", "unet_best_model1.pth",
+        "unet_best_model2.pth", "training_state.pth", "log.txt")) {
+      assertTrue(java.nio.file.Files.exists(snapshot.resolve(f)), f + " in " + snapshot);
     }
+    Map<String, Tensor> model1 = studentWeights(snapshot, "model1");
+    Map<String, Tensor> model2 = studentWeights(snapshot, "model2");
+    // the engine seeds libtorch with --seed before building model1 then model2: reproduce their initial weights
+    org.ssl4mis.runtime.NativeRuntime.seed(7);
+    Networks.Options o = Networks.Options.parse(extra.get("model_options"));
+    Networks.Network init1 = Networks.create("unet", 1, 4, o);
+    Networks.Network init2 = Networks.create("unet", 1, 4, o);
+    assertFalse(Arrays.equals(Tensors.toFloats(StateDict.of(init2.module()).get(WEIGHT)),
+        Tensors.toFloats(model2.get(WEIGHT))), "model2 was trained");
+    assertFalse(Arrays.equals(Tensors.toFloats(StateDict.of(init1.module()).get(WEIGHT)),
+        Tensors.toFloats(model1.get(WEIGHT))), "model1 was trained");
+
+    Path split = dir.resolve("rdrop-split");
+    Map<String, String> stop = new LinkedHashMap<>(extra);
+    stop.put("stop_at", "3");
+    run(new RegularizedDropout(), "unet", stop, split, false, 4, validator);
+    run(new RegularizedDropout(), "unet", extra, split, true, 4, validator);
+    Path resumed = split.resolve("test/rdrop_7/unet");
+    for (String name : List.of("model1", "model2")) {
+      Map<String, Tensor> a = studentWeights(snapshot, name);
+      Map<String, Tensor> b = studentWeights(resumed, name);
+      for (String key : a.keySet()) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(Tensors.toFloats(a.get(key)), Tensors.toFloats(b.get(key)),
+            name + "." + key + ": stopped at 3 and resumed = uninterrupted");
+      }
+    }
+  }
+
+  private static Map<String, Tensor> studentWeights(Path snapshot, String name) throws Exception {
+    Map<?, ?> root = (Map<?, ?>) Checkpoints.loadTree(snapshot.resolve("training_state.pth"));
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    for (Map.Entry<?, ?> e : ((Map<?, ?>) ((Map<?, ?>) root.get("students")).get(name)).entrySet()) {
+      if (e.getValue() instanceof Tensor t && t.is_floating_point()) {
+        out.put((String) e.getKey(), t);
+      }
+    }
+    return out;
   }
 }

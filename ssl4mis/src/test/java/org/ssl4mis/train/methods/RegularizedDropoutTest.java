@@ -25,6 +25,7 @@ import org.ssl4mis.networks.Networks;
 import org.ssl4mis.nn.StateDict;
 import org.ssl4mis.tensor.Tensors;
 import org.ssl4mis.train.Method;
+import org.ssl4mis.train.Optimization;
 import org.ssl4mis.train.PolyLr;
 import org.ssl4mis.train.TrainConfig;
 import org.ssl4mis.train.TrainingContext;
@@ -65,14 +66,14 @@ class RegularizedDropoutTest {
     double lastTotal;
     double fixedTotal;
     try (MemoryScope scope = MemoryScope.open()) {
-      Method.StepLoss r = new RegularizedDropout(model2).step(new TrainingContext(
-          MethodTestSupport.config("rdrop", "unet", 6, 3, 4.0, Map.of()), model1, null, MethodTestSupport.ITER), b[0],
-          b[1]);
+      Method.StepLoss r = new RegularizedDropout().step(new TrainingContext(
+          MethodTestSupport.config("rdrop", "unet", 6, 3, 4.0, Map.of()), List.of(model1, model2), null,
+          MethodTestSupport.ITER), b[0], b[1]);
       last = r.scalarView();
       lastTotal = r.total().item_double();
-      Method.StepLoss f = new RegularizedDropout(model2).step(new TrainingContext(
-          MethodTestSupport.config("rdrop", "unet", 6, 3, 4.0, Map.of("rdrop_kl_dim", "class")), model1, null,
-          MethodTestSupport.ITER), b[0], b[1]);
+      Method.StepLoss f = new RegularizedDropout().step(new TrainingContext(
+          MethodTestSupport.config("rdrop", "unet", 6, 3, 4.0, Map.of("rdrop_kl_dim", "class")),
+          List.of(model1, model2), null, MethodTestSupport.ITER), b[0], b[1]);
       fixed = f.scalarView();
       fixedTotal = f.total().item_double();
     }
@@ -92,38 +93,32 @@ class RegularizedDropoutTest {
   }
 
   @Test
-  void model2IsUpdatedByItsOwnSgdBeforeTheNextForwardPass() {
+  void bothNetworksAreStepped_byTheirOwnSgd_withTheScriptsOneAheadRate() {
     MethodTestSupport.seed(53);
     Networks.Network model1 = MethodTestSupport.deterministicUnet();
     Networks.Network model2 = MethodTestSupport.deterministicUnet();
     Tensor[] b = MethodTestSupport.batch(6, 54);
     TrainConfig config = MethodTestSupport.config("rdrop", "unet", 6, 3, 4.0, Map.of());
-    RegularizedDropout rdrop = new RegularizedDropout(model2);
+    Optimization optimization = new Optimization(config, new RegularizedDropout(), List.of(model1, model2), null);
     String name = "decoder.out_conv.weight";
-    Tensor p = StateDict.parameters(model2.module()).get(name);
-    float[] before = Tensors.toFloats(p);
-    float[] grad;
+    List<Tensor> params = List.of(StateDict.parameters(model1.module()).get(name),
+        StateDict.parameters(model2.module()).get(name));
+    List<float[]> before = params.stream().map(Tensors::toFloats).toList();
+    assertFalse(Arrays.equals(before.get(0), before.get(1)), "two independent initialisations");
     try (MemoryScope scope = MemoryScope.open()) {
-      Method.StepLoss s = rdrop.step(new TrainingContext(config, model1, null, 0), b[0], b[1]);
-      s.total().backward();
-      grad = Tensors.toFloats(p.grad());
-    }
-    assertArrayEquals(before, Tensors.toFloats(p), "no update before the next step");
-    try (MemoryScope scope = MemoryScope.open()) {
-      rdrop.step(new TrainingContext(config, model1, null, 1), b[0], b[1]);
-      float[] after = Tensors.toFloats(p);
-      // first SGD step: the momentum buffer is d = g + wd * p, so p' = p - lr * (g + wd * p), lr = base_lr
-      for (int i = 0; i < before.length; i++) {
-        double expected = before[i] - 0.01 * (grad[i] + PolyLr.WEIGHT_DECAY * before[i]);
-        assertEquals(expected, after[i], 1e-6, name + "[" + i + "]");
-      }
-      float[] zeroed = Tensors.toFloats(p.grad());
-      for (float g : zeroed) {
-        assertEquals(0f, g, "model2's gradients are zeroed after its update");
+      optimization.iterate(0, b[0], b[1]);
+      for (int n = 0; n < 2; n++) {
+        float[] grad = Tensors.toFloats(params.get(n).grad());
+        float[] after = Tensors.toFloats(params.get(n));
+        // the first step of a fresh SGD: the momentum buffer is d = g + wd * p, so p' = p - lr * d
+        for (int i = 0; i < after.length; i++) {
+          double expected = before.get(n)[i] - 0.01 * (grad[i] + PolyLr.WEIGHT_DECAY * before.get(n)[i]);
+          assertEquals(expected, after[i], 1e-6, "model" + (n + 1) + " " + name + "[" + i + "]");
+        }
       }
     }
-    assertEquals(0.01, RegularizedDropout.engineLearningRate(0.01, 0, 30000), 0.0);
-    assertEquals(PolyLr.at(0.01, 4, 30000), RegularizedDropout.engineLearningRate(0.01, 5, 30000), 0.0);
+    assertEquals(PolyLr.at(0.01, 1, 30000), optimization.learningRateAfter(0), 0.0, "lr after step 0: iter 1");
+    assertEquals(PolyLr.at(0.01, 1, 30000), optimization.optimizers().get(1).learningRate(), 0.0);
   }
 
   @Test
@@ -138,26 +133,34 @@ class RegularizedDropoutTest {
       assertTrue(s.get("loss/r_drop_loss") > 0, "two dropout passes differ");
       assertFalse(s.get("loss/model1_loss").equals(s.get("loss/model2_loss")), "two dropout passes differ");
     }
-    assertNull(rdrop.secondModel(), "no second network with rdrop_models=one");
+    assertEquals(1, rdrop.students(config).size(), "one network with rdrop_models=one");
+    assertEquals(List.of("model1", "model2"), rdrop.students(MethodTestSupport.config("rdrop", "unet", 6, 3, 4.0,
+        Map.of())).stream().map(Method.Student::name).toList());
     assertEquals(-1, RegularizedDropout.klDim(Map.of()));
     assertEquals(Losses.CLASS_DIM, RegularizedDropout.klDim(Map.of("rdrop_kl_dim", "class")));
     assertThrows(IllegalArgumentException.class, () -> RegularizedDropout.klDim(Map.of("rdrop_kl_dim", "width")));
     assertThrows(IllegalArgumentException.class, () -> RegularizedDropout.twoModels(Map.of("rdrop_models", "3")));
-    assertEquals(Map.of("exp", "ACDC/Regularized_Dropout", "labeled_num", "136", "consistency", "4.0"),
-        rdrop.defaults(2));
+    assertEquals(Map.of("exp", "ACDC/Regularized_Dropout", "labeled_num", "136", "consistency", "4.0",
+        "snapshot_name", "{exp}_{labeled_num}"), rdrop.defaults(2));
   }
 
   @Test
-  void aFewStepsReduceTheLossOnAFixedBatchWithTheSecondNetworkBuiltByTheMethod() {
+  void aFewStepsOfBothNetworksReduceTheLossOnAFixedBatch() {
     MethodTestSupport.seed(57);
     Networks.Network model1 = MethodTestSupport.network("unet", null);
+    Networks.Network model2 = MethodTestSupport.network("unet", null);
     Tensor[] b = MethodTestSupport.batch(6, 58);
-    // model2 is built by the method from config.model() (the full-width reference UNet, on a thread outside
-    // the memory scopes) and updated at the start of each following step
-    TrainConfig config = MethodTestSupport.config("rdrop", "unet", 6, 3, 4.0, Map.of());
-    RegularizedDropout rdrop = new RegularizedDropout();
-    double[] losses = MethodTestSupport.train(rdrop, config, model1, null, b[0], b[1], 12, 0.05, null);
-    assertNotNull(rdrop.secondModel(), "the method built model2");
+    TrainConfig c = MethodTestSupport.config("rdrop", "unet", 6, 3, 4.0, Map.of());
+    TrainConfig config = new TrainConfig(c.method(), 2, c.rootPath(), c.exp(), c.model(), 100, 6, true, 0.05,
+        c.patchSize(), c.seed(), c.numClasses(), 3, 7, 0, 0.99, "mse", 4.0, 200.0, "cpu", 0, 0, false, true,
+        c.snapshotRoot(), 200, 3000, Map.of());
+    Optimization optimization = new Optimization(config, new RegularizedDropout(), List.of(model1, model2), null);
+    double[] losses = new double[12];
+    for (int i = 0; i < losses.length; i++) {
+      try (MemoryScope scope = MemoryScope.open()) {
+        losses[i] = optimization.iterate(i, b[0], b[1]).loss();
+      }
+    }
     double first = MethodTestSupport.mean(losses, 0, 3);
     double last = MethodTestSupport.mean(losses, 9, 12);
     assertTrue(last < 0.85 * first, "loss " + first + " -> " + last + ": " + Arrays.toString(losses));

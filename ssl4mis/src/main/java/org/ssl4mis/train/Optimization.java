@@ -1,0 +1,124 @@
+package org.ssl4mis.train;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
+import org.ssl4mis.networks.Networks;
+
+/**
+ * The optimisation part of one iteration, as every script does it, for the networks of a run: the method's
+ * loss, {@code zero_grad} of every optimizer, {@code backward}, every optimizer's step, the EMA update
+ * ({@code alpha = min(1 - 1/(iter+1), ema_decay)}) of the teacher, the method's {@link Method#afterStep}
+ * (a discriminator's update), then the poly learning rate for the next step. The {@link Trainer} runs it
+ * inside its loop; trace tests drive it directly with fixed batches.
+ *
+ * <p>Create it outside any memory scope (it owns the optimizers' momentum buffers); call {@link #iterate}
+ * inside one.
+ */
+public final class Optimization {
+  private final TrainConfig config;
+  private final Method method;
+  private final List<Networks.Network> students;
+  private final List<Sgd> optimizers;
+  private final Networks.Network ema;
+
+  public Optimization(TrainConfig config, Method method, List<Networks.Network> students, Networks.Network ema) {
+    if (method.usesEmaModel() != (ema != null)) {
+      throw new IllegalArgumentException(method.name() + (method.usesEmaModel() ? " needs" : " has no use for")
+          + " an EMA model");
+    }
+    this.config = config;
+    this.method = method;
+    this.students = List.copyOf(students);
+    this.ema = ema;
+    List<Sgd> sgds = new ArrayList<>();
+    for (Networks.Network n : this.students) {
+      sgds.add(new Sgd(n.module(), config.baseLr(), PolyLr.MOMENTUM, PolyLr.WEIGHT_DECAY));
+    }
+    this.optimizers = Collections.unmodifiableList(sgds);
+  }
+
+  /** What an iteration produced; the tensors belong to the caller's memory scope. */
+  public record Outcome(double loss, Map<String, Double> scalars, Method.StepLoss step, double learningRate) {}
+
+  public TrainingContext context(int iterNum) {
+    return new TrainingContext(config, students, ema, iterNum);
+  }
+
+  /**
+   * One iteration {@code iterNum} (before the increment) on a batch already on the device. A non-finite
+   * loss throws before any weight changes.
+   */
+  public Outcome iterate(int iterNum, Tensor volumeBatch, Tensor labelBatch) {
+    TrainingContext ctx = context(iterNum);
+    Method.StepLoss step = method.step(ctx, volumeBatch, labelBatch);
+    double lossValue = step.total().item_double();
+    if (!Double.isFinite(lossValue)) {
+      throw new NonFiniteLoss(iterNum + 1, lossValue, step.scalarView());
+    }
+    for (Sgd sgd : optimizers) {
+      sgd.zeroGrad();
+    }
+    step.total().backward();
+    for (Sgd sgd : optimizers) {
+      sgd.step();
+    }
+    if (ema != null) {
+      Ema.update_ema_variables(students.get(0).module(), ema.module(), config.emaDecay(), iterNum);
+    }
+    Map<String, Double> scalars = new LinkedHashMap<>(step.scalarView());
+    scalars.putAll(method.afterStep(ctx, volumeBatch, labelBatch, step));
+    double lr = learningRateAfter(iterNum);
+    for (Sgd sgd : optimizers) {
+      sgd.setLearningRate(lr);
+    }
+    return new Outcome(lossValue, Collections.unmodifiableMap(scalars), step, lr);
+  }
+
+  /** The rate the script sets after step {@code iterNum}: the poly rate of {@code iterNum} (or {@code iterNum + 1}). */
+  public double learningRateAfter(int iterNum) {
+    return PolyLr.at(config.baseLr(), method.learningRateOneAhead() ? iterNum + 1L : iterNum, config.maxIterations());
+  }
+
+  /** Sets every optimizer's rate as it is after {@code iterNum} completed steps (for {@code --resume}). */
+  public void restoreLearningRate(int completedSteps) {
+    double lr = completedSteps == 0 ? config.baseLr() : learningRateAfter(completedSteps - 1);
+    for (Sgd sgd : optimizers) {
+      sgd.setLearningRate(lr);
+    }
+  }
+
+  public List<Networks.Network> students() {
+    return students;
+  }
+
+  public List<Sgd> optimizers() {
+    return optimizers;
+  }
+
+  public Networks.Network ema() {
+    return ema;
+  }
+
+  public Method method() {
+    return method;
+  }
+
+  /** A loss that is NaN or infinite, before any weight changed. */
+  public static final class NonFiniteLoss extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+    private final int iteration;
+
+    NonFiniteLoss(int iteration, double loss, Map<String, Double> terms) {
+      super("iteration " + iteration + ": the loss is " + loss + " (terms " + terms + ")");
+      this.iteration = iteration;
+    }
+
+    public int iteration() {
+      return iteration;
+    }
+  }
+}
