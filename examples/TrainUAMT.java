@@ -1,24 +1,32 @@
-import java.util.ArrayList;
-import java.util.List;
-import org.ssl4mis.cli.Main;
+import org.ssl4mis.cli.TrainExample;
 
 /**
- * Trains what SSL4MIS's {@code train_uncertainty_aware_mean_teacher_2D.py} trains: the same arguments
- * under the same names and defaults, the same schedule, the same snapshot folder
+ * Uncertainty-aware mean teacher (UA-MT): trains what SSL4MIS's {@code train_uncertainty_aware_mean_teacher_2D.py}
+ * ({@code --dim 3}: {@code train_uncertainty_aware_mean_teacher_3D.py}) trains, with the same arguments under the
+ * same names and defaults, the same schedule and the same snapshot folder
  * ({@code ../model/{exp}_{labeled_num}_labeled/{model}}: log.txt, TensorBoard files, iter_*_dice_*.pth,
  * unet_best_model.pth), checkpoints Python's {@code torch.load} + {@code load_state_dict} read unchanged.
+ * Java class: {@code org.ssl4mis.train.methods.UncertaintyAwareMeanTeacher}.
  *
- * <p>Run (after one build, e.g. {@code bin/ssl4mis doctor}):
+ * <p>Scaled down on a synthetic ACDC-like set (a few minutes on a CPU):
+ * <pre>
+ * bin/ssl4mis run-example examples/TrainUAMT.java --synthetic 12 --max_iterations 300 --batch_size 8 --labeled_bs 4 \
+ *     --labeled_slices 24 --patch_size 128,128 --val_patch_size 128,128 --validate_every 100
+ * </pre>
+ * On the real data with the script's defaults:
  * <pre>
  * bin/ssl4mis run-example examples/TrainUAMT.java --root_path ../data/ACDC --labeled_num 7
  * </pre>
  * The reference's default {@code --labeled_num 136} is not in its own patients-to-slices table (Python
  * stops with a KeyError); pass {@code --labeled_num 7} (136 slices) or {@code --labeled_slices 136}.
+ * Any option of {@code bin/ssl4mis train} applies ({@code bin/ssl4mis train --help}).
  */
 public class TrainUAMT {
   public static void main(String[] args) {
-    List<String> line = new ArrayList<>(List.of("train", "--method", "uamt", "--dim", "2"));
-    line.addAll(List.of(args));
-    System.exit(Main.run(line.toArray(String[]::new)));
+    System.exit(run(args));
+  }
+
+  static int run(String... args) {
+    return TrainExample.run("uamt", 2, args);
   }
 }

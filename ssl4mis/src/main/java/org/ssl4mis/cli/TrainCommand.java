@@ -33,6 +33,10 @@ import org.ssl4mis.train.VolumeValidator;
  * {@code labeled_num} default to UA-MT's {@code 112,112,80} and 16 volumes instead ({@link #LA_3D}), since the
  * SSL4MIS 3D scripts' values are BraTS's.
  *
+ * <p>2D validation is {@link SliceValidator} ({@code val_2D.test_single_volume}): slices zoomed to
+ * {@code --val_patch_size}, by default the function's 256x256, which the scripts never override (a network trained
+ * on smaller patches then sees its structures larger than in training).
+ *
  * <p>3D validation is {@link VolumeValidator} ({@code val_3D.test_all_case}) with the training patch,
  * {@code --stride_xy 64 --stride_z 64} as the scripts pass, and {@code --sw_batch_size} windows per network call.
  */
@@ -81,6 +85,9 @@ public final class TrainCommand implements Command {
         .option("validate_every", "200", "validation period in iterations")
         .option("save_every", "3000", "iter_N.pth period in iterations")
         .option("model_options", "", "network constructor arguments by Python name, e.g. feature_chns=4,8,16,32,64;dropout=0,0,0,0,0")
+        .option("val_patch_size", "256,256", "2D validation: slices are zoomed to this H,W for the network (256,256: "
+            + "test_single_volume's default, which the scripts use whatever --patch_size; pass the training patch when "
+            + "training on a smaller one)")
         .option("stride_xy", "64", "3D validation: sliding-window step along the first two axes")
         .option("stride_z", "64", "3D validation: sliding-window step along the third axis")
         .option("sw_batch_size", "1", "3D validation: windows per network call (1 = the reference)")
@@ -176,12 +183,16 @@ public final class TrainCommand implements Command {
       }
       validator = new VolumeValidator(val, window, device);
     } else {
-      validator = new SliceValidator(val, config.numClasses(), new int[] {256, 256}, device);
+      validator = new SliceValidator(val, config.numClasses(), valPatchSize(o.get("val_patch_size")), device);
     }
     Trainer.Result r = new Trainer(config, method, out).run(validator,
         new EventSummarySink(config.snapshotPath().resolve("log")));
     out.printf(Locale.ROOT, "done: %d iterations in %.0f s; best val mean dice %.4f; snapshot %s%n", r.iterations(), r.seconds(),
         r.bestPerformance(), r.snapshotPath());
+    Path snapshot = r.snapshotPath();
+    out.println("best model   " + (r.bestModel() != null ? r.bestModel() : "none (no validation improved on Dice 0)"));
+    out.println("log          " + snapshot.resolve("log.txt"));
+    out.println("tensorboard  " + snapshot.resolve("log") + " (tensorboard --logdir " + snapshot.resolve("log") + ")");
     return 0;
   }
 
@@ -193,6 +204,21 @@ public final class TrainCommand implements Command {
         "3D (--dim 3, LA or BraTS layout): defaults of the SSL4MIS *_3D.py scripts (unet_3D, batch 4 with 2 labelled,",
         "patch 96,96,96, 25 labelled volumes, 2 classes; on LA UA-MT's patch 112,112,80 and 16 volumes), validation by",
         "sliding window (val_3D.test_all_case) with --stride_xy/--stride_z 64. Small networks: --model vnet --model_options n_filters=4.");
+  }
+
+  /** {@code --val_patch_size H,W}: two positive integers. */
+  private static int[] valPatchSize(String text) {
+    String[] parts = text.replace("[", "").replace("]", "").split(",");
+    try {
+      int[] size = Arrays.stream(parts).map(String::strip).mapToInt(Integer::parseInt).toArray();
+      if (size.length == 2 && size[0] > 0 && size[1] > 0) {
+        return size;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new UsageException("--val_patch_size expects H,W (two positive integers), got '" + text + "'",
+        "for example --val_patch_size 256,256");
   }
 
   /**
