@@ -7,20 +7,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.cli.Main;
-import org.ssl4mis.data.CaseDataset;
-import org.ssl4mis.data.DatasetLayout;
-import org.ssl4mis.data.Split;
-import org.ssl4mis.inference.SlidingWindow;
 import org.ssl4mis.io.Checkpoints;
 import org.ssl4mis.networks.Networks;
-import org.ssl4mis.runtime.NativeRuntime;
 import org.ssl4mis.testing.SharedData;
 import org.ssl4mis.train.VolumeValidator;
 import org.ssl4mis.train.tensorboard.EventFileReader;
@@ -54,32 +47,14 @@ class TrainUamt3dSmokeTest {
         Integer.toString(validateEvery), "--workers", "1", "--snapshot_root", models.toString(), "--quiet"));
   }
 
-  /** {@code iteration N : dice_score : D hd95 : H} lines of a 3D log: {@code [N, D, H]}. */
-  private static List<double[]> validations(Path log) throws Exception {
-    Pattern p = Pattern.compile("iteration (\\d+) : dice_score : ([-0-9.naif]+) hd95 : ([-0-9.naif]+)");
-    List<double[]> out = new ArrayList<>();
-    for (String line : Files.readAllLines(log)) {
-      Matcher m = p.matcher(line);
-      if (m.find()) {
-        out.add(new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))});
-      }
-    }
-    return out;
-  }
-
   @Test
   @Timeout(900)
   void uamt3dLearnsOnSyntheticLa() throws Exception {
     Path data = dir.resolve("LA");
     assertEquals(0, Main.run("synth", "la", "--out", data.toString(), "--cases", "6", "--seed", "1", "--size", "112,112,80"));
 
-    // The untrained network: the Trainer seeds, then builds the student first, so this is its initial state.
-    CaseDataset val = CaseDataset.open(DatasetLayout.detect(data), Split.VAL, Integer.MAX_VALUE, 2, true);
-    VolumeValidator validator = new VolumeValidator(val, SlidingWindow.Config.of(new int[] {48, 48, 32}, 32, 24, 2).withBatchSize(4), "cpu");
-    NativeRuntime.seed(1337);
-    Networks.Network untrained = Networks.create("vnet", 1, 2, Networks.Options.parse(NET));
-    untrained.module().eval();
-    double untrainedDice = validator.validate(untrained)[0][0];
+    VolumeValidator validator = EndToEnd.volumeValidator(data, new int[] {48, 48, 32}, 32, 24);
+    double untrainedDice = EndToEnd.untrained(validator, "vnet", 2, NET)[0][0];
 
     Path models = dir.resolve("model");
     long started = System.nanoTime();
@@ -93,7 +68,7 @@ class TrainUamt3dSmokeTest {
         && log.get(0).contains("num_classes=2") && log.get(0).contains("labeled_bs=2"), log.get(0));
     assertTrue(log.stream().noneMatch(l -> l.contains("Total silices")), "the 3D scripts log no slice count");
     assertTrue(log.stream().anyMatch(l -> l.contains("iteration 20 : loss : ")));
-    List<double[]> vals = validations(snapshot.resolve("log.txt"));
+    List<double[]> vals = EndToEnd.validations3d(snapshot.resolve("log.txt"));
     assertEquals(2, vals.size(), "validation at iterations 10 and 20");
     double best = 0;
     for (double[] v : vals) {
@@ -133,7 +108,7 @@ class TrainUamt3dSmokeTest {
     // la_mini: 4 training volumes (2 labelled, 2 unlabelled), its 2 test volumes validate; stride = patch here.
     assertEquals(0, Main.run(uamt3d(laMini, models, 4, 4, "48", "32").toArray(String[]::new)));
     Path snapshot = models.resolve("BraTs2019_Mean_Teacher_2/vnet");
-    List<double[]> vals = validations(snapshot.resolve("log.txt"));
+    List<double[]> vals = EndToEnd.validations3d(snapshot.resolve("log.txt"));
     assertEquals(1, vals.size());
     assertTrue(Double.isFinite(vals.getFirst()[1]) && vals.getFirst()[1] >= 0 && vals.getFirst()[1] <= 1,
         "dice " + vals.getFirst()[1]);
