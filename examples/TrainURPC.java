@@ -12,8 +12,8 @@ import org.ssl4mis.cli.TrainExample;
  * bin/ssl4mis run-example examples/TrainURPC.java --synthetic 12 --max_iterations 300 --batch_size 8 --labeled_bs 4 \
  *     --labeled_slices 24 --patch_size 128,128 --val_patch_size 128,128 --validate_every 100
  * </pre>
- * The network is the script's {@code unet_urpc} unless {@code --model} says otherwise. On the real data: {@code --root_path ../data/ACDC} (the script's default
- * {@code --labeled_num 7}).
+ * The network is the script's {@code unet_urpc} unless {@code --model} says otherwise. On the real data:
+ * {@code --root_path ../data/ACDC} (the script's default {@code --labeled_num 7}).
  */
 public class TrainURPC {
   public static void main(String[] args) {

@@ -26,7 +26,7 @@ import org.ssl4mis.train.VolumeValidator;
  *
  * <p>Measured on a 2-vCPU machine shared with other builds (load average about 10): the untrained network's
  * validation Dice is 0.0000; after 30 iterations still 0.0000 (HD95 77.70), after 60 0.4652 (HD95 26.88); the run
- * took 103 s. (With {@code --max_iterations 200}, whose poly learning rate decays more
+ * took 103 s (74 s at load average 4, the whole test 103 s). (With {@code --max_iterations 200}, whose poly learning rate decays more
  * slowly: 0.5440 at 50, 0.5278 at 100.) The test asks for a rise of
  * {@link #MIN_RISE}.
  */

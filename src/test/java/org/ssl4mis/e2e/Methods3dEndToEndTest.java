@@ -26,7 +26,8 @@ import org.ssl4mis.train.VolumeValidator;
  *
  * <p>Measured on a 2-vCPU machine shared with other builds (load average about 10): the untrained network's
  * validation Dice is 0.0000 (it labels almost nothing atrium); supervised reaches 0.6481 at iteration 10 and
- * 0.6503 at 20 (21 s), mean teacher 0.6492 and 0.6508 (39 s). The test asks for a rise of {@link #MIN_RISE}.
+ * 0.6503 at 20 (21 s; 6 s at load average 4), mean teacher 0.6492 and 0.6508 (39 s; 9 s); the whole class 32 s at
+ * load average 4. The test asks for a rise of {@link #MIN_RISE}.
  */
 class Methods3dEndToEndTest {
   private static final String NET = "n_filters=4";

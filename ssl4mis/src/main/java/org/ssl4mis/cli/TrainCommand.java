@@ -109,6 +109,7 @@ public final class TrainCommand implements Command {
     if (dim != 2 && dim != 3) {
       throw new UsageException("--dim " + dim + " is neither 2 nor 3", "use --dim 2 (slices) or --dim 3 (volumes)");
     }
+    int[] valPatchSize = valPatchSize(o.get("val_patch_size"));
     Map<String, String> methodDefaults;
     try {
       methodDefaults = method.defaults(dim);
@@ -183,7 +184,7 @@ public final class TrainCommand implements Command {
       }
       validator = new VolumeValidator(val, window, device);
     } else {
-      validator = new SliceValidator(val, config.numClasses(), valPatchSize(o.get("val_patch_size")), device);
+      validator = new SliceValidator(val, config.numClasses(), valPatchSize, device);
     }
     Trainer.Result r = new Trainer(config, method, out).run(validator,
         new EventSummarySink(config.snapshotPath().resolve("log")));

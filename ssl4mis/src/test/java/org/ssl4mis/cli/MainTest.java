@@ -52,6 +52,13 @@ class MainTest {
   }
 
   @Test
+  void trainRefusesABadValidationSize() {
+    assertEquals(2, run("train", "--val_patch_size", "64"));
+    assertTrue(err().contains("--val_patch_size expects H,W (two positive integers), got '64'"), err());
+    assertEquals(2, run("train", "--val_patch_size", "64,0"));
+  }
+
+  @Test
   void doctorPrintsTheRuntime() {
     assertEquals(0, run("doctor"));
     assertTrue(out().contains("libtorch   2.10.0"), out());
