@@ -129,13 +129,13 @@ class DeepAdversarialNetworkTest {
     Checkpoints.saveTree(dir.resolve("batches.pth"), tree);
 
     Optimization optimization = new Optimization(config, method, List.of(model), null);
-    List<Map<String, Double>> java = new ArrayList<>();
+    List<Map<String, Double>> javaScalars = new ArrayList<>();
     List<Double> losses = new ArrayList<>();
     float[] finalLogits;
     for (int i = 0; i < ITERATIONS; i++) {
       try (MemoryScope scope = MemoryScope.open()) {
         Optimization.Outcome o = optimization.iterate(START + i, batches.get(i)[0], batches.get(i)[1]);
-        java.add(o.scalars());
+        javaScalars.add(o.scalars());
         losses.add(o.loss());
       }
     }
@@ -151,12 +151,12 @@ class DeepAdversarialNetworkTest {
     Map<String, Double> py = MethodTestSupport.python("dan_trace.py", dir.resolve("model.pth").toString(),
         dir.resolve("dan.pth").toString(), dir.resolve("batches.pth").toString());
     assertEquals(List.of("info/loss_ce", "info/loss_dice", "info/consistency_loss", "info/consistency_weight"),
-        List.copyOf(java.get(0).keySet()));
+        List.copyOf(javaScalars.get(0).keySet()));
     for (int i = 0; i < ITERATIONS; i++) {
       assertClose(py.get("loss_" + i), losses.get(i), 1e-4, 1e-7, "loss, iteration " + i);
-      assertClose(py.get("loss_ce_" + i), java.get(i).get("info/loss_ce"), 1e-4, 1e-7, "loss_ce, iteration " + i);
-      assertClose(py.get("loss_dice_" + i), java.get(i).get("info/loss_dice"), 1e-4, 1e-7, "loss_dice, iteration " + i);
-      assertClose(py.get("consistency_" + i), java.get(i).get("info/consistency_loss"), 1e-4, 1e-7,
+      assertClose(py.get("loss_ce_" + i), javaScalars.get(i).get("info/loss_ce"), 1e-4, 1e-7, "loss_ce, iteration " + i);
+      assertClose(py.get("loss_dice_" + i), javaScalars.get(i).get("info/loss_dice"), 1e-4, 1e-7, "loss_dice, iteration " + i);
+      assertClose(py.get("consistency_" + i), javaScalars.get(i).get("info/consistency_loss"), 1e-4, 1e-7,
           "consistency_loss, iteration " + i);
     }
     for (int k = 0; k < finalLogits.length; k++) {
