@@ -48,13 +48,7 @@ public final class Adam {
 
   /** {@code optimizer.zero_grad()} as PyTorch 1.13 does it by default: gradients set to zero in place. */
   public void zeroGrad() {
-    for (Tensor p : parameters.values()) {
-      Tensor g = p.grad();
-      if (g.defined()) {
-        g.detach_().zero_();
-      }
-      g.close();
-    }
+    Sgd.zeroGrad(parameters.values());
   }
 
   public void step() {

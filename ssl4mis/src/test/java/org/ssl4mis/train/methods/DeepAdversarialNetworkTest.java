@@ -64,27 +64,6 @@ class DeepAdversarialNetworkTest {
         200, 3000, extra);
   }
 
-  /** Smooth images (N, 1, S, S) with labels in four intensity bands, reproducible from {@code seed}. */
-  static Tensor[] batch(int n, int side, long seed) {
-    java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
-    float[] img = new float[n * side * side];
-    long[] lab = new long[n * side * side];
-    for (int b = 0; b < n; b++) {
-      double fx = 0.5 + r.nextDouble() * 2;
-      double fy = 0.5 + r.nextDouble() * 2;
-      double phase = r.nextDouble() * 6.28;
-      for (int y = 0; y < side; y++) {
-        for (int x = 0; x < side; x++) {
-          double v = Math.sin(fx * x / side * 6.28 + phase) * Math.cos(fy * y / side * 6.28);
-          int i = (b * side + y) * side + x;
-          img[i] = (float) (v + 0.1 * r.nextGaussian());
-          lab[i] = v < -0.5 ? 0 : v < 0 ? 1 : v < 0.5 ? 2 : 3;
-        }
-      }
-    }
-    return new Tensor[] {Tensors.fromFloats(img, n, 1, side, side), Tensors.fromLongs(lab, n, side, side)};
-  }
-
   /** Sets the DAN's Dropout2d rate to 0 (both sides of the trace), checking that it took effect. */
   static void noDropout(Discriminator dan) {
     FCDiscriminator d = (FCDiscriminator) dan.module();
@@ -113,7 +92,7 @@ class DeepAdversarialNetworkTest {
     Checkpoints.saveStateDict(method.discriminator().module(), dir.resolve("dan.pth"));
     List<Tensor[]> batches = new ArrayList<>();
     for (int i = 0; i < ITERATIONS; i++) {
-      batches.add(batch(2, SIDE, 700 + i % 3));
+      batches.add(MethodTestSupport.batch(2, SIDE, 700 + i % 3));
     }
     Map<String, Object> tree = new LinkedHashMap<>();
     tree.put("images", batches.stream().map(b -> b[0]).toList());
@@ -199,7 +178,7 @@ class DeepAdversarialNetworkTest {
     DeepAdversarialNetwork trained = new DeepAdversarialNetwork();
     trained.setUp(new org.ssl4mis.train.TrainingContext(config, model, null, 0), new Device("cpu"));
     Optimization optimization = new Optimization(config, trained, List.of(model), null);
-    Tensor[] b = batch(2, SIDE, 74);
+    Tensor[] b = MethodTestSupport.batch(2, SIDE, 74);
     try (MemoryScope scope = MemoryScope.open()) {
       optimization.iterate(0, b[0], b[1]);
       optimization.iterate(1, b[0], b[1]);
