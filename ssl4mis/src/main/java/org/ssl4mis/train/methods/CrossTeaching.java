@@ -43,7 +43,8 @@ import org.ssl4mis.train.TrainingContext;
  * patch 4, embed dim 96, depths 2,2,2,2, heads 3,6,12,24, window 7, drop path 0.2); the script's default
  * {@code --patch_size 224,224} is this size, and validation passes it ({@code test_single_volume(...,
  * patch_size=args.patch_size)}: slices resized to 224, not 256). {@code extra ct_model2_options} sets its
- * options (SwinTransformerSys's argument names: {@code img_size=32;embed_dim=8;...}); the YAML file itself
+ * options (SwinTransformerSys's argument names, separated by {@code |} inside {@code --extra}:
+ * {@code ct_model2_options=img_size=32|embed_dim=8|...}); the YAML file itself
  * ({@code --cfg}) is not read. The script then calls {@code model2.load_from(config)}, which loads
  * {@code MODEL.PRETRAIN_CKPT = ../code/pretrained_ckpt/swin_tiny_patch4_window7_224.pth}
  * ({@link SwinUNetPretrained}); here {@code extra swin_pretrained=<path>} (default that relative path, as the
@@ -106,11 +107,12 @@ public final class CrossTeaching implements Method {
   public List<Student> students(TrainConfig config) {
     Map<String, String> extra = config.extra();
     String network = extra.getOrDefault(MODEL2_KEY, "ViT_Seg").strip();
+    // Inside --extra (itself name=value;...) the network's pairs are separated by '|' instead of ';'.
+    String options = extra.containsKey(MODEL2_OPTIONS_KEY) ? extra.get(MODEL2_OPTIONS_KEY).replace('|', ';') : null;
     if (!network.equals("ViT_Seg")) {
-      return List.of(Student.of("model1", config.model()),
-          new Student("model2", network, null, extra.get(MODEL2_OPTIONS_KEY)));
+      return List.of(Student.of("model1", config.model()), new Student("model2", network, null, options));
     }
-    String options = extra.getOrDefault(MODEL2_OPTIONS_KEY, "");
+    options = options == null ? "" : options;
     SwinUNetConfig swin = SwinUNetConfig.fromOptions(Networks.Options.parse(options));
     int[] patch = config.patchSize();
     if (patch[0] != swin.imgSize() || patch[1] != swin.imgSize()) {
