@@ -30,7 +30,7 @@ class ExamplesTest {
   @Test
   void twoNetworkExamplesTrainAFewIterations(@TempDir Path dir) {
     Path data = dir.resolve("ACDC");
-    assertTrue(Main.run("synth", "acdc", "--out", data.toString(), "--cases", "4", "--seed", "1", "--size", "32,32")
+    assertTrue(Main.run("synth", "acdc", "--out", data.toString(), "--cases", "6", "--seed", "1", "--size", "64,64")
         == 0);
     String[] common = {"--root_path", data.toString(), "--labeled_slices", "8", "--max_iterations", "2",
         "--batch_size", "4", "--labeled_bs", "2", "--patch_size", "32,32", "--workers", "1", "--threads", "1",
