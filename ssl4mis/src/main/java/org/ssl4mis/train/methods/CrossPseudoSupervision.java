@@ -146,6 +146,22 @@ public final class CrossPseudoSupervision implements Method {
     if (dice == null) {
       dice = new DiceLoss(ctx.numClasses());
     }
+    return crossSupervisedStep(ctx, dice, volumeBatch, labelBatch,
+        (logits, soft, pseudo) -> Losses.cross_entropy(logits, pseudo));
+  }
+
+  /** How a network learns from the other's hard labels: {@code (its unlabelled logits, their softmax, labels)}. */
+  interface PseudoLoss {
+    Tensor apply(Tensor unlabeledLogits, Tensor unlabeledSoft, Tensor pseudoLabels);
+  }
+
+  /**
+   * The iteration CPS and cross teaching share: both networks' supervised losses on the labelled head, each
+   * network's {@code pseudoLoss} against the other's detached argmax on the unlabelled part, weighted by the
+   * ramp, and the scripts' scalars.
+   */
+  static StepLoss crossSupervisedStep(TrainingContext ctx, DiceLoss dice, Tensor volumeBatch, Tensor labelBatch,
+      PseudoLoss pseudoLoss) {
     int lb = ctx.labeledBs();
     Tensor outputs1 = ctx.student(0).logits(volumeBatch);
     Tensor soft1 = torch.softmax(outputs1, 1);
@@ -155,10 +171,13 @@ public final class CrossPseudoSupervision implements Method {
         ctx.iterNum() / 150);
     Tensor loss1 = Supervised.of(dice, outputs1, labelBatch, lb).loss();
     Tensor loss2 = Supervised.of(dice, outputs2, labelBatch, lb).loss();
-    Tensor pseudo1 = torch.argmax(Slicing.tail(soft1, lb).detach(), new org.bytedeco.pytorch.LongOptional(1), false);
-    Tensor pseudo2 = torch.argmax(Slicing.tail(soft2, lb).detach(), new org.bytedeco.pytorch.LongOptional(1), false);
-    Tensor supervision1 = Losses.cross_entropy(Slicing.tail(outputs1, lb), pseudo2);
-    Tensor supervision2 = Losses.cross_entropy(Slicing.tail(outputs2, lb), pseudo1);
+    Tensor unlabeledSoft1 = Slicing.tail(soft1, lb);
+    Tensor unlabeledSoft2 = Slicing.tail(soft2, lb);
+    org.bytedeco.pytorch.LongOptional classAxis = new org.bytedeco.pytorch.LongOptional(1);
+    Tensor pseudo1 = torch.argmax(unlabeledSoft1.detach(), classAxis, false);
+    Tensor pseudo2 = torch.argmax(unlabeledSoft2.detach(), classAxis, false);
+    Tensor supervision1 = pseudoLoss.apply(Slicing.tail(outputs1, lb), unlabeledSoft1, pseudo2);
+    Tensor supervision2 = pseudoLoss.apply(Slicing.tail(outputs2, lb), unlabeledSoft2, pseudo1);
     Tensor model1Loss = loss1.add(supervision1.mul(new Scalar(weight)));
     Tensor model2Loss = loss2.add(supervision2.mul(new Scalar(weight)));
     LinkedHashMap<String, Double> scalars = new LinkedHashMap<>();

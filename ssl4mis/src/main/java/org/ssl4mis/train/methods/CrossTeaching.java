@@ -4,21 +4,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.ssl4mis.losses.DiceLoss;
 import org.ssl4mis.networks.Networks;
 import org.ssl4mis.networks.SwinUNet;
 import org.ssl4mis.networks.SwinUNetConfig;
 import org.ssl4mis.networks.SwinUNetPretrained;
 import org.ssl4mis.train.Method;
-import org.ssl4mis.train.Ramps;
 import org.ssl4mis.train.TrainConfig;
 import org.ssl4mis.train.TrainingContext;
 
@@ -167,28 +163,8 @@ public final class CrossTeaching implements Method {
     if (dice == null) {
       dice = new DiceLoss(ctx.numClasses());
     }
-    int lb = ctx.labeledBs();
-    Tensor outputs1 = ctx.student(0).logits(volumeBatch);
-    Tensor soft1 = torch.softmax(outputs1, 1);
-    Tensor outputs2 = ctx.student(1).logits(volumeBatch);
-    Tensor soft2 = torch.softmax(outputs2, 1);
-    double weight = Ramps.consistencyWeight(ctx.config().consistency(), ctx.config().consistencyRampup(),
-        ctx.iterNum() / 150);
-    Tensor loss1 = Supervised.of(dice, outputs1, labelBatch, lb).loss();
-    Tensor loss2 = Supervised.of(dice, outputs2, labelBatch, lb).loss();
-    Tensor unlabeledSoft1 = Slicing.tail(soft1, lb);
-    Tensor unlabeledSoft2 = Slicing.tail(soft2, lb);
-    org.bytedeco.pytorch.LongOptional classAxis = new org.bytedeco.pytorch.LongOptional(1);
-    Tensor pseudo1 = torch.argmax(unlabeledSoft1.detach(), classAxis, false);
-    Tensor pseudo2 = torch.argmax(unlabeledSoft2.detach(), classAxis, false);
-    Tensor supervision1 = dice.forward(unlabeledSoft1, pseudo2.unsqueeze(1));
-    Tensor supervision2 = dice.forward(unlabeledSoft2, pseudo1.unsqueeze(1));
-    Tensor model1Loss = loss1.add(supervision1.mul(new Scalar(weight)));
-    Tensor model2Loss = loss2.add(supervision2.mul(new Scalar(weight)));
-    LinkedHashMap<String, Double> scalars = new LinkedHashMap<>();
-    scalars.put("consistency_weight/consistency_weight", weight);
-    scalars.put("loss/model1_loss", model1Loss.item_double());
-    scalars.put("loss/model2_loss", model2Loss.item_double());
-    return new StepLoss(model1Loss.add(model2Loss), scalars, outputs1);
+    DiceLoss diceLoss = dice;
+    return CrossPseudoSupervision.crossSupervisedStep(ctx, dice, volumeBatch, labelBatch,
+        (logits, soft, pseudo) -> diceLoss.forward(soft, pseudo.unsqueeze(1)));
   }
 }
