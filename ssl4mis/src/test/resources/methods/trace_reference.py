@@ -7,6 +7,8 @@
 #   'factors': per iteration ICT's Beta draws (float64), or [], 'start_iter', 'max_iterations', 'base_lr',
 #   'labeled_bs', 'num_classes', 'consistency', 'consistency_rampup', 'ema_decay'}
 
+torch.set_num_threads(1)  # tiny networks: worker threads only contend on a busy machine, as on the Java side
+
 
 def load_trace(path):
     t = torch.load(path)
