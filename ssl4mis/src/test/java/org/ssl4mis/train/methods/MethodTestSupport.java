@@ -88,16 +88,8 @@ final class MethodTestSupport {
 
   /** The Python side: {@code unet2d_reference.py} followed by {@code script}, run with {@code args}. */
   static Map<String, Double> python(String script, String... args) throws IOException {
-    return pythonResources(java.util.List.of("unet2d_reference.py", script), args);
-  }
-
-  /** {@code resources} concatenated in order and run with {@code args}; its last output line, a flat JSON object. */
-  static Map<String, Double> pythonResources(java.util.List<String> resources, String... args) throws IOException {
-    StringBuilder source = new StringBuilder();
-    for (String r : resources) {
-      source.append(resource(r)).append("\n\n");
-    }
-    String out = PythonReference.run(source.toString(), Duration.ofSeconds(120), args).strip();
+    String source = resource("unet2d_reference.py") + "\n\n" + resource(script);
+    String out = PythonReference.run(source, Duration.ofSeconds(120), args).strip();
     String[] lines = out.split("\n");
     return parseFlatJson(lines[lines.length - 1]);
   }
