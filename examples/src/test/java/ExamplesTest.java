@@ -49,4 +49,23 @@ class ExamplesTest {
         "--snapshot_root", models.toString()));
     assertTrue(Files.exists(models.resolve("LA/CANet_1/canet/training_state.pth")));
   }
+
+  @Test
+  void twoNetworkExamplesTrainAFewIterations(@TempDir Path dir) {
+    Path data = dir.resolve("ACDC");
+    assertTrue(Main.run("synth", "acdc", "--out", data.toString(), "--cases", "6", "--seed", "1", "--size", "64,64")
+        == 0);
+    String[] common = {"--root_path", data.toString(), "--labeled_slices", "8", "--max_iterations", "2",
+        "--batch_size", "4", "--labeled_bs", "2", "--patch_size", "32,32", "--workers", "1", "--threads", "1",
+        "--snapshot_root", dir.resolve("model").toString(), "--quiet", "--model_options",
+        "feature_chns=2,4,8,16,32"};
+    assertTrue(TrainCPS.run(common) == 0);
+    assertTrue(Files.exists(dir.resolve("model/ACDC/Cross_Pseudo_Supervision_136/unet/log.txt")));
+    String[] ct = java.util.Arrays.copyOf(common, common.length + 2);
+    ct[common.length] = "--extra";
+    ct[common.length + 1] = "swin_pretrained=none;ct_model2_options=img_size=32|embed_dim=8|depths=1,1,1,1"
+        + "|num_heads=1,1,1,1|window_size=4";
+    assertTrue(TrainCrossTeaching.run(ct) == 0);
+    assertTrue(Files.exists(dir.resolve("model/ACDC/Cross_Teaching_Between_CNN_Transformer_7/unet/log.txt")));
+  }
 }

@@ -176,7 +176,7 @@ public final class TrainCommand implements Command {
       }
       validator = new VolumeValidator(val, window, device);
     } else {
-      validator = new SliceValidator(val, config.numClasses(), new int[] {256, 256}, device);
+      validator = new SliceValidator(val, config.numClasses(), method.validationPatchSize(config), device);
     }
     Trainer.Result r = new Trainer(config, method, out).run(validator,
         new EventSummarySink(config.snapshotPath().resolve("log")));

@@ -47,7 +47,7 @@ import org.ssl4mis.runtime.NativeRuntime;
  *   <li>validation is logged as {@code iteration N : dice_score : D hd95 : H} with the scalars
  *       {@code info/val_dice_score} and {@code info/val_hd95} (class 1: the scripts' {@code avg_metric[0, :]}),
  *       the best model is chosen on the mean Dice over the classes, and {@code loss/loss} is written every
- *       iteration; there is no {@code Total silices} line.
+ *       iteration (unless the method writes no total loss: CPS); there is no {@code Total silices} line.
  * </ul>
  *
  * <p>Settings the command line passes in {@link TrainConfig#extra()} besides {@code model_options} and
@@ -115,7 +115,8 @@ public final class Trainer {
       List<String> names = TrainingState.names(studentSpecs);
       List<Networks.Network> students = new ArrayList<>();
       for (Method.Student spec : studentSpecs) {
-        Networks.Network net = Networks.create(spec.network(), 1, config.numClasses(), netOptions);
+        Networks.Network net = Networks.create(spec.network(), 1, config.numClasses(),
+            spec.options() == null ? netOptions : Networks.Options.parse(spec.options()));
         if (spec.init() != null) {
           spec.init().accept(net.module());
         }
@@ -226,7 +227,7 @@ public final class Trainer {
             for (Map.Entry<String, Double> e : scalars.entrySet()) {
               summaries.scalar(e.getKey(), e.getValue(), iterNum);
             }
-            if (threeD) {
+            if (threeD && method.totalLossTag() != null) { // CPS 3D writes neither total loss scalar
               summaries.scalar("loss/loss", lossValue, iterNum);
             }
             if (iterNum % 20 == 0 && outcome.step().outputs() != null) {

@@ -99,10 +99,30 @@ final class MethodTestSupport {
     return parseFlatJson(lines[lines.length - 1]);
   }
 
+  /**
+   * The Python side from several test resources (absolute resource paths, joined in order; a script's
+   * {@code if __name__ == "__main__":} block is cut so that only the last one runs).
+   */
+  static Map<String, Double> pythonOf(java.util.List<String> resources, String... args) throws IOException {
+    StringBuilder source = new StringBuilder();
+    for (String r : resources) {
+      String text = absoluteResource(r);
+      int main = text.indexOf("\nif __name__ == \"__main__\":");
+      source.append(main < 0 ? text : text.substring(0, main + 1)).append("\n\n");
+    }
+    String out = PythonReference.run(source.toString(), Duration.ofSeconds(300), args).strip();
+    String[] lines = out.split("\n");
+    return parseFlatJson(lines[lines.length - 1]);
+  }
+
   private static String resource(String name) throws IOException {
-    try (InputStream in = MethodTestSupport.class.getResourceAsStream("/methods/" + name)) {
+    return absoluteResource("/methods/" + name);
+  }
+
+  private static String absoluteResource(String name) throws IOException {
+    try (InputStream in = MethodTestSupport.class.getResourceAsStream(name)) {
       if (in == null) {
-        throw new IOException("test resource /methods/" + name + " is missing");
+        throw new IOException("test resource " + name + " is missing");
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
