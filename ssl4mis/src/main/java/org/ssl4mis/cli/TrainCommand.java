@@ -106,7 +106,8 @@ public final class TrainCommand implements Command {
     try {
       methodDefaults = method.defaults(dim);
     } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage(), "the methods with 3D scripts are supervised, mt and uamt");
+      throw new UsageException(e.getMessage(), "the methods with " + dim + "D scripts are "
+          + String.join(", ", methodsFor(dim)));
     }
     String rootPath = resolve(o, "root_path", methodDefaults, dim, null);
     DatasetLayout layout = DatasetLayout.detect(Path.of(rootPath));
@@ -241,5 +242,19 @@ public final class TrainCommand implements Command {
     } catch (NumberFormatException e) {
       throw new UsageException("--" + name + " expects an integer, got '" + v + "'", "ssl4mis train --help");
     }
+  }
+
+  /** The methods whose reference has a script for {@code dim} (their {@code defaults(dim)} does not refuse it). */
+  static List<String> methodsFor(int dim) {
+    List<String> names = new java.util.ArrayList<>();
+    for (String name : Methods.names()) {
+      try {
+        Methods.create(name).defaults(dim);
+        names.add(name);
+      } catch (IllegalArgumentException e) {
+        // no script for this dimension
+      }
+    }
+    return names;
   }
 }
