@@ -15,7 +15,7 @@ public final class Main {
   private final Map<String, Command> commands = new LinkedHashMap<>();
 
   Main() {
-    for (Command c : List.of(new DemoCommand(), new TrainCommand(), new SynthCommand(), new PrepareCommand(), new CheckDataCommand(), new CkptCommand(), new ParityCommand(),
+    for (Command c : List.of(new DemoCommand(), new TrainCommand(), new TestCommand(), new CurvesCommand(), new SynthCommand(), new PrepareCommand(), new CheckDataCommand(), new CkptCommand(), new ParityCommand(),
         new DoctorCommand())) {
       commands.put(c.name(), c);
     }
@@ -63,6 +63,13 @@ public final class Main {
         e.printStackTrace(err);
       }
       return 2;
+    } catch (CommandFailure e) {
+      err.println("ssl4mis " + command.name() + ": " + e.getMessage());
+      err.println("hint: " + e.hint());
+      if (verbose) {
+        e.printStackTrace(err);
+      }
+      return 1;
     } catch (Exception | Error e) {
       String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
       int nl = message.indexOf('\n');
