@@ -67,7 +67,6 @@ final class TestCommand implements Command {
     String help = "ssl4mis test --help";
     TrainCommand.RunSettings run = TrainCommand.runSettings(o, name());
     Path snapshot = run.snapshotPath(o.get("snapshot_root"));
-    Path checkpoint = checkpoint(o, snapshot, run.model());
     Split split;
     try {
       split = Split.parse(o.get("split"));
@@ -96,6 +95,7 @@ final class TestCommand implements Command {
           "2D models are tested slice by slice, as test_2D_fully.py does");
     }
 
+    Path checkpoint = checkpoint(o, snapshot, run.model());
     int threadsBefore = NativeRuntime.threads();
     if (o.getInt("threads") > 0) {
       NativeRuntime.setThreads(o.getInt("threads"));

@@ -24,7 +24,7 @@ public final class OverlayPicture {
   static final Color[] CLASS_COLORS = {new Color(240, 60, 60), new Color(60, 210, 90), new Color(70, 140, 255),
       new Color(250, 210, 40), new Color(230, 80, 230), new Color(40, 220, 220)};
 
-  private static final int MIN_TILE = 192;
+  private static final int MIN_TILE = 256;
   private static final int MARGIN = 8;
   private static final int HEADER = 44;
 
@@ -79,7 +79,7 @@ public final class OverlayPicture {
       int y = HEADER;
       for (int s : slices) {
         g.setColor(Color.LIGHT_GRAY);
-        g.drawString(String.format(Locale.ROOT, "slice %d of %d (axis %d)", s, shape[sliceAxis], sliceAxis), MARGIN, y + 12);
+        g.drawString(String.format(Locale.ROOT, "slice index %d (of 0..%d along axis %d)", s, shape[sliceAxis] - 1, sliceAxis), MARGIN, y + 12);
         y += 16;
         float[] image = new float[rows * cols];
         long[] truth = new long[rows * cols];
@@ -196,10 +196,8 @@ public final class OverlayPicture {
         if (border) {
           int rgb = classColor(c).getRGB();
           tile.setRGB(x, y, rgb);
-          if (scale >= 3) {
-            // thicken inwards so the line shows at a glance
-            paintInside(tile, labels, cols, scale, x, y, c, rgb);
-          }
+          // thicken inwards so the line shows at a glance and the other map's region is not covered
+          paintInside(tile, labels, cols, scale, x, y, c, rgb);
         }
       }
     }

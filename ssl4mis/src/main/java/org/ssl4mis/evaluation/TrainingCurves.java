@@ -40,6 +40,7 @@ public final class TrainingCurves {
   private static final Color[] SERIES_COLORS = {new Color(31, 119, 180), new Color(255, 127, 14), new Color(44, 160, 44),
       new Color(214, 39, 40), new Color(148, 103, 189), new Color(140, 86, 75), new Color(227, 119, 194),
       new Color(127, 127, 127)};
+  private static final String DICE_PANEL = "validation Dice";
   private static final Pattern LOG_LINE = Pattern.compile("iteration (\\d+) : (.*)");
 
   private TrainingCurves() {}
@@ -114,14 +115,14 @@ public final class TrainingCurves {
   /** Tags grouped into panels: losses, learning rate, Dice, HD95, then the rest one panel each. */
   static List<Panel> panels(Map<String, TreeMap<Long, Double>> scalars) {
     Map<String, Map<String, TreeMap<Long, Double>>> groups = new LinkedHashMap<>();
-    for (String title : List.of("losses", "learning rate", "validation Dice", "validation HD95")) {
+    for (String title : List.of("losses", "learning rate", DICE_PANEL, "validation HD95")) {
       groups.put(title, new TreeMap<>());
     }
     for (Map.Entry<String, TreeMap<Long, Double>> e : scalars.entrySet()) {
       String tag = e.getKey();
       String name = tag.substring(tag.lastIndexOf('/') + 1).toLowerCase(Locale.ROOT);
       String title = name.contains("hd95") ? "validation HD95"
-          : name.contains("dice") && (name.contains("val") || name.contains("mean") || name.contains("score")) ? "validation Dice"
+          : name.contains("dice") && (name.contains("val") || name.contains("mean") || name.contains("score")) ? DICE_PANEL
           : name.contains("loss") ? "losses"
           : name.equals("lr") ? "learning rate"
           : tag;
@@ -195,8 +196,12 @@ public final class TrainingCurves {
     if (maxX == minX) {
       maxX = minX + 1;
     }
-    if (maxY == minY) {
-      double pad = Math.max(Math.abs(maxY) * 0.05, 1e-6);
+    if (panel.title().equals(DICE_PANEL)) {
+      // Dice is read against its whole range
+      minY = Math.min(minY, 0);
+      maxY = Math.max(maxY, 1);
+    } else if (maxY == minY) {
+      double pad = maxY == 0 ? 1 : Math.abs(maxY) * 0.1;
       minY -= pad;
       maxY += pad;
     }
