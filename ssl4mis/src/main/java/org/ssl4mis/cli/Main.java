@@ -82,6 +82,11 @@ public final class Main {
     }
   }
 
+  /** The subcommands' names, in the order of the usage text. */
+  java.util.Set<String> commandNames() {
+    return java.util.Collections.unmodifiableSet(commands.keySet());
+  }
+
   String usage() {
     StringBuilder sb = new StringBuilder("usage: ssl4mis <command> [options]   (ssl4mis <command> --help for its options)\n\n");
     for (Command c : commands.values()) {
