@@ -2,18 +2,12 @@ package org.ssl4mis.cli;
 
 /**
  * The command was well formed but cannot do its work (a file it needs is missing, ...): exit code 1, one line,
- * plus a hint that says what to do about it.
+ * plus a hint.
  */
-public final class CommandFailure extends RuntimeException {
+public final class CommandFailure extends HintedException {
   private static final long serialVersionUID = 1L;
-  private final String hint;
 
   public CommandFailure(String message, String hint) {
-    super(message);
-    this.hint = hint;
-  }
-
-  public String hint() {
-    return hint;
+    super(message, hint);
   }
 }

@@ -56,20 +56,13 @@ public final class Main {
         return 0;
       }
       return command.run(options.parse(rest), out);
-    } catch (UsageException e) {
+    } catch (HintedException e) {
       err.println("ssl4mis " + command.name() + ": " + e.getMessage());
       err.println("hint: " + e.hint());
       if (verbose) {
         e.printStackTrace(err);
       }
-      return 2;
-    } catch (CommandFailure e) {
-      err.println("ssl4mis " + command.name() + ": " + e.getMessage());
-      err.println("hint: " + e.hint());
-      if (verbose) {
-        e.printStackTrace(err);
-      }
-      return 1;
+      return e instanceof UsageException ? 2 : 1;
     } catch (Exception | Error e) {
       String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
       int nl = message.indexOf('\n');
