@@ -121,7 +121,7 @@ final class TestCommand implements Command {
         throw new CommandFailure("no " + split + " cases in " + run.layout().root(), "check the list files with ssl4mis check-data "
             + run.layout().root());
       }
-      out.printf(Locale.ROOT, "testing %s (%s) on %d %s cases of %s, %s, %s%n", run.model(), checkpoint, cases.size(), split,
+      out.printf(Locale.ROOT, "testing %s (%s) on %d %s cases of %s, %s, %s%n", run.model(), checkpoint, cases.size(), split.name().toLowerCase(Locale.ROOT),
           run.layout().root(), run.dim() == 2 ? "slices zoomed to " + Arrays.toString(run.patchSize())
               : "sliding window " + describe(window), deviceName);
       TestRun.Settings settings = new TestRun.Settings(run.numClasses(), TestReport.defaultClassNames(run.numClasses()),
