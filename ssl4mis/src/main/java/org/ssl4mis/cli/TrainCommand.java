@@ -54,33 +54,21 @@ public final class TrainCommand implements Command {
 
   @Override
   public Options options() {
-    return new Options(name())
-        .option("method", "uamt", "training method: " + String.join(", ", Methods.names()))
-        .option("dim", "2", "2 (slices) or 3 (volumes)")
-        .option("root_path", "../data/ACDC", "dataset folder (ACDC, LA or BraTS layout; 3D default ../data/BraTS2019)")
-        .option("exp", null, "experiment name (default: the method's, e.g. ACDC/Uncertainty_Aware_Mean_Teacher)")
-        .option("model", "unet", "network name of net_factory / net_factory_3d (3D default unet_3D)")
+    return runOptions(new Options(name()))
         .option("max_iterations", "30000", "iterations to train")
         .option("batch_size", "24", "images per batch (3D default 4; fully supervised 2)")
         .option("deterministic", "1", "1: deterministic algorithms and cuDNN")
         .option("base_lr", "0.01", "SGD learning rate before the poly decay")
-        .option("patch_size", "256,256", "network input size (3D default 96,96,96; on LA 112,112,80)")
         .option("seed", "1337", "random seed")
-        .option("num_classes", "4", "output classes (3D default 2)")
         .option("labeled_bs", "12", "labelled images per batch (3D default 2)")
-        .option("labeled_num", null, "labelled patients (2D, via the reference's table) or volumes (3D; default 25, on LA 16)")
         .option("labeled_slices", "0", "labelled slices directly (2D; overrides the table)")
         .option("ema_decay", "0.99", "EMA decay of the teacher")
         .option("consistency_type", "mse", "consistency loss type")
         .option("consistency", "0.1", "consistency weight at the end of the ramp-up")
         .option("consistency_rampup", "200.0", "ramp-up length (in units of 150 iterations)")
-        .option("device", "auto", "cpu, cuda, cuda:N or auto")
         .option("workers", "4", "data loader threads")
-        .option("threads", "0", "intra-op threads (0: all cores)")
-        .option("snapshot_root", "../model", "where model/{exp}_{labeled_num}_labeled/{model} goes")
         .option("validate_every", "200", "validation period in iterations")
         .option("save_every", "3000", "iter_N.pth period in iterations")
-        .option("model_options", "", "network constructor arguments by Python name, e.g. feature_chns=4,8,16,32,64;dropout=0,0,0,0,0")
         .option("stride_xy", "64", "3D validation: sliding-window step along the first two axes")
         .option("stride_z", "64", "3D validation: sliding-window step along the third axis")
         .option("sw_batch_size", "1", "3D validation: windows per network call (1 = the reference)")
@@ -90,13 +78,46 @@ public final class TrainCommand implements Command {
         .flag("quiet", "no progress bar or console log lines (log.txt is still written)");
   }
 
-  @Override
-  public int run(Options o, PrintStream out) throws Exception {
+  /**
+   * The options that say which run it is and where it runs, shared with {@code test} so that both resolve
+   * them the same way ({@link #runSettings}) and {@code test} finds what {@code train} wrote.
+   */
+  static Options runOptions(Options options) {
+    return options
+        .option("method", "uamt", "training method: " + String.join(", ", Methods.names()))
+        .option("dim", "2", "2 (slices) or 3 (volumes)")
+        .option("root_path", "../data/ACDC", "dataset folder (ACDC, LA or BraTS layout; 3D default ../data/BraTS2019)")
+        .option("exp", null, "experiment name (default: the method's, e.g. ACDC/Uncertainty_Aware_Mean_Teacher)")
+        .option("model", "unet", "network name of net_factory / net_factory_3d (3D default unet_3D)")
+        .option("model_options", "", "network constructor arguments by Python name, e.g. feature_chns=4,8,16,32,64;dropout=0,0,0,0,0")
+        .option("num_classes", "4", "output classes (3D default 2)")
+        .option("labeled_num", null, "labelled patients (2D, via the reference's table) or volumes (3D; default 25, on LA 16)")
+        .option("patch_size", "256,256", "network input size (3D default 96,96,96; on LA 112,112,80)")
+        .option("snapshot_root", "../model", "where model/{exp}_{labeled_num}_labeled/{model} goes")
+        .option("device", "auto", "cpu, cuda, cuda:N or auto")
+        .option("threads", "0", "intra-op threads (0: all cores)");
+  }
+
+  /**
+   * What a run with these options is, resolved as {@code train} resolves it (given option, LA default, method
+   * default, common 3D default, option default): the method, dimension, dataset, names and patch. The
+   * {@code test} command finds a run's snapshot folder with it, declaring the same option names.
+   */
+  record RunSettings(Method method, int dim, String rootPath, DatasetLayout layout, Map<String, String> methodDefaults, String exp,
+      String model, int labeledNum, int numClasses, int[] patchSize, String snapshotName) {
+    /** {@link TrainConfig#snapshotPath(String, String, int, String, String)} of these settings. */
+    Path snapshotPath(String snapshotRoot) {
+      return TrainConfig.snapshotPath(snapshotRoot, exp, labeledNum, model, snapshotName);
+    }
+  }
+
+  static RunSettings runSettings(Options o, String command) throws org.ssl4mis.data.DataException {
+    String help = "ssl4mis " + command + " --help";
     Method method;
     try {
       method = Methods.create(o.get("method"));
     } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage(), "ssl4mis train --help");
+      throw new UsageException(e.getMessage(), help);
     }
     int dim = o.getInt("dim");
     if (dim != 2 && dim != 3) {
@@ -113,18 +134,38 @@ public final class TrainCommand implements Command {
     DatasetLayout layout = DatasetLayout.detect(Path.of(rootPath));
     if ((dim == 2) != layout.isTwoDimensional()) {
       throw new UsageException("--dim " + dim + " does not fit the " + layout, dim == 3
-          ? "3D training reads the LA or BraTS layout; use --dim 2 for ACDC"
+          ? "3D reads the LA or BraTS layout; use --dim 2 for ACDC"
           : "use --dim 3 for the LA and BraTS layouts");
     }
     DatasetLayout.Kind kind = layout.kind();
     String exp = o.isSet("exp") ? o.get("exp")
         : methodDefaults.getOrDefault("exp", (dim == 3 ? "BraTs2019_" : "ACDC/") + method.name());
-    TrainConfig config;
     try {
       int labeledNum = Integer.parseInt(o.isSet("labeled_num") ? o.get("labeled_num").strip()
           : resolve(o, "labeled_num", methodDefaults, dim, kind, "7"));
       int[] patch = Arrays.stream(resolve(o, "patch_size", methodDefaults, dim, kind).replace("[", "").replace("]", "")
           .split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
+      if (patch.length != dim) {
+        throw new UsageException("--patch_size " + Arrays.toString(patch) + " must have " + dim + " sides in " + dim + "D", help);
+      }
+      String snapshotName = methodDefaults.getOrDefault("snapshot_name", dim == 3 ? COMMON_3D.get("snapshot_name") : null);
+      return new RunSettings(method, dim, rootPath, layout, methodDefaults, exp, resolve(o, "model", methodDefaults, dim, kind),
+          labeledNum, integer(o, "num_classes", methodDefaults, dim, kind, help), patch, snapshotName);
+    } catch (NumberFormatException e) {
+      throw new UsageException("a numeric option has a value that is not a number: " + e.getMessage(), help);
+    }
+  }
+
+  @Override
+  public int run(Options o, PrintStream out) throws Exception {
+    RunSettings run = runSettings(o, name());
+    Method method = run.method();
+    int dim = run.dim();
+    Map<String, String> methodDefaults = run.methodDefaults();
+    DatasetLayout layout = run.layout();
+    DatasetLayout.Kind kind = layout.kind();
+    TrainConfig config;
+    try {
       Map<String, String> extra = new LinkedHashMap<>();
       extra.put("model_options", o.get("model_options"));
       extra.put("stop_at", o.get("stop_at"));
@@ -146,12 +187,12 @@ public final class TrainCommand implements Command {
       // Labelled-only sampling (the fully supervised scripts) has no unlabelled part: the whole batch is labelled.
       int labeledBs = "labeled".equals(extra.get("sampler")) && !o.isSet("labeled_bs") ? batchSize
           : integer(o, "labeled_bs", methodDefaults, dim, kind);
-      config = new TrainConfig(method.name(), dim, rootPath, exp, resolve(o, "model", methodDefaults, dim, kind),
+      config = new TrainConfig(method.name(), dim, run.rootPath(), run.exp(), run.model(),
           integer(o, "max_iterations", methodDefaults, dim, kind), batchSize,
           integer(o, "deterministic", methodDefaults, dim, kind) != 0,
-          Double.parseDouble(resolve(o, "base_lr", methodDefaults, dim, kind)), patch, o.getLong("seed"),
-          integer(o, "num_classes", methodDefaults, dim, kind), labeledBs,
-          labeledNum, o.getInt("labeled_slices"), Double.parseDouble(resolve(o, "ema_decay", methodDefaults, dim, kind)),
+          Double.parseDouble(resolve(o, "base_lr", methodDefaults, dim, kind)), run.patchSize(), o.getLong("seed"),
+          run.numClasses(), labeledBs,
+          run.labeledNum(), o.getInt("labeled_slices"), Double.parseDouble(resolve(o, "ema_decay", methodDefaults, dim, kind)),
           resolve(o, "consistency_type", methodDefaults, dim, kind),
           Double.parseDouble(resolve(o, "consistency", methodDefaults, dim, kind)),
           Double.parseDouble(resolve(o, "consistency_rampup", methodDefaults, dim, kind)), o.get("device"),
@@ -236,11 +277,16 @@ public final class TrainCommand implements Command {
   }
 
   private static int integer(Options o, String name, Map<String, String> methodDefaults, int dim, DatasetLayout.Kind kind) {
+    return integer(o, name, methodDefaults, dim, kind, "ssl4mis train --help");
+  }
+
+  private static int integer(Options o, String name, Map<String, String> methodDefaults, int dim, DatasetLayout.Kind kind,
+      String hint) {
     String v = resolve(o, name, methodDefaults, dim, kind);
     try {
       return Integer.parseInt(v.strip());
     } catch (NumberFormatException e) {
-      throw new UsageException("--" + name + " expects an integer, got '" + v + "'", "ssl4mis train --help");
+      throw new UsageException("--" + name + " expects an integer, got '" + v + "'", hint);
     }
   }
 

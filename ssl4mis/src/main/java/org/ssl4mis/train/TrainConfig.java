@@ -68,9 +68,19 @@ public record TrainConfig(
    * substituted).
    */
   public Path snapshotPath() {
-    String name = extra.get("snapshot_name");
-    String folder = name == null ? exp + "_" + labeledNum + "_labeled"
-        : name.replace("{exp}", exp).replace("{labeled_num}", Integer.toString(labeledNum));
+    return snapshotPath(snapshotRoot, exp, labeledNum, model, extra.get("snapshot_name"));
+  }
+
+  /**
+   * The snapshot-folder rule of {@link #snapshotPath()} for given values (the {@code test} command finds a
+   * run's checkpoints with it).
+   *
+   * @param snapshotName the folder pattern with {@code {exp}} and {@code {labeled_num}}, or null for
+   *     {@code {exp}_{labeled_num}_labeled}
+   */
+  public static Path snapshotPath(String snapshotRoot, String exp, int labeledNum, String model, String snapshotName) {
+    String folder = snapshotName == null ? exp + "_" + labeledNum + "_labeled"
+        : snapshotName.replace("{exp}", exp).replace("{labeled_num}", Integer.toString(labeledNum));
     return Path.of(snapshotRoot, folder, model);
   }
 
