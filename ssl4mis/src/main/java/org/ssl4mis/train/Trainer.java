@@ -269,6 +269,12 @@ public final class Trainer {
         summaries.close();
       }
       double seconds = (System.nanoTime() - started) / 1e9;
+      try {
+        // the losses, learning rate and validation scores of the run as a picture (from log/ or log.txt)
+        log.info("training curves: " + org.ssl4mis.evaluation.TrainingCurves.write(snapshot));
+      } catch (java.io.IOException | RuntimeException e) {
+        log.info("no training curves picture: " + e.getMessage()); // a picture never fails a finished run
+      }
       return new Result(snapshot, iterNum, best[0], bestModel[0], seconds);
     }
   }
