@@ -1,0 +1,26 @@
+package org.ssl4mis.train.methods;
+
+import java.util.Map;
+
+/** Reading a method's script options from {@link org.ssl4mis.train.TrainConfig#extra()}, with clear errors. */
+final class MethodOptions {
+  private MethodOptions() {}
+
+  /** The whole number {@code extra[key]}, at least 1, or {@code fallback} when absent. */
+  static int positiveInt(Map<String, String> extra, String key, int fallback) {
+    String v = extra.get(key);
+    if (v == null) {
+      return fallback;
+    }
+    int n;
+    try {
+      n = Integer.parseInt(v.strip());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + " must be a whole number, got '" + v + "'");
+    }
+    if (n < 1) {
+      throw new IllegalArgumentException(key + " must be at least 1, got " + n);
+    }
+    return n;
+  }
+}
