@@ -121,8 +121,7 @@ public final class UncertaintyRectifiedPyramidConsistency implements Method {
 
   @Override
   public int unlabeledEnd(TrainConfig config) {
-    return config.dim() == 3 ? MethodOptions.positiveInt(config.extra(), TOTAL_LABELED_NUM_KEY, Integer.MAX_VALUE)
-        : Integer.MAX_VALUE;
+    return MethodOptions.unlabeledEnd3d(config, TOTAL_LABELED_NUM_KEY);
   }
 
   @Override
