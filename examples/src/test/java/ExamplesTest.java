@@ -1,9 +1,14 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ssl4mis.cli.Main;
 
 /** Every example runs (briefly) so the documented programs cannot rot. */
 class ExamplesTest {
@@ -21,5 +26,46 @@ class ExamplesTest {
     String text = captured.toString(StandardCharsets.UTF_8);
     assertTrue(text.contains("136 state-dict entries"), text);
     assertTrue(text.contains("iteration 2: loss"), text);
+  }
+
+  /** One iteration of each adversarial example on synthetic data, with tiny widths. */
+  @Test
+  void adversarialExamplesTrain(@TempDir Path dir) throws Exception {
+    Path acdc = dir.resolve("ACDC");
+    assertEquals(0, Main.run("synth", "acdc", "--out", acdc.toString(), "--cases", "4", "--seed", "1", "--size", "64,64",
+        "--slices_per_case", "4"));
+    Path models = dir.resolve("model");
+    assertEquals(0, TrainDAN.run("--root_path", acdc.toString(), "--labeled_slices", "4", "--batch_size", "2",
+        "--labeled_bs", "1", "--patch_size", "224,224", "--max_iterations", "1", "--validate_every", "1000",
+        "--model_options", "feature_chns=2,4,8,16,32", "--extra", "dan_ndf=2", "--workers", "0", "--quiet",
+        "--snapshot_root", models.toString()));
+    assertTrue(Files.exists(models.resolve("ACDC/Adversarial_Network_3_labeled/unet/training_state.pth")));
+    Path la = dir.resolve("LA");
+    assertEquals(0, Main.run("synth", "la", "--out", la.toString(), "--cases", "4", "--seed", "1", "--size", "112,112,80"));
+    assertEquals(0, TrainCANet.run("--root_path", la.toString(), "--labeled_num", "1", "--batch_size", "2",
+        "--labeled_bs", "1", "--patch_size", "32,32,16", "--model_options",
+        "n_filters=4;img_size=32,32,16;hidden_size=64;num_heads=2;mlp_dim=32;num_layers=1", "--extra",
+        "d_ndf=2;d_reduction=2", "--max_iterations", "1", "--validate_every", "1000", "--workers", "0", "--quiet",
+        "--snapshot_root", models.toString()));
+    assertTrue(Files.exists(models.resolve("LA/CANet_1/canet/training_state.pth")));
+  }
+
+  @Test
+  void twoNetworkExamplesTrainAFewIterations(@TempDir Path dir) {
+    Path data = dir.resolve("ACDC");
+    assertTrue(Main.run("synth", "acdc", "--out", data.toString(), "--cases", "6", "--seed", "1", "--size", "64,64")
+        == 0);
+    String[] common = {"--root_path", data.toString(), "--labeled_slices", "8", "--max_iterations", "2",
+        "--batch_size", "4", "--labeled_bs", "2", "--patch_size", "32,32", "--workers", "1", "--threads", "1",
+        "--snapshot_root", dir.resolve("model").toString(), "--quiet", "--model_options",
+        "feature_chns=2,4,8,16,32"};
+    assertTrue(TrainCPS.run(common) == 0);
+    assertTrue(Files.exists(dir.resolve("model/ACDC/Cross_Pseudo_Supervision_136/unet/log.txt")));
+    String[] ct = java.util.Arrays.copyOf(common, common.length + 2);
+    ct[common.length] = "--extra";
+    ct[common.length + 1] = "swin_pretrained=none;ct_model2_options=img_size=32|embed_dim=8|depths=1,1,1,1"
+        + "|num_heads=1,1,1,1|window_size=4";
+    assertTrue(TrainCrossTeaching.run(ct) == 0);
+    assertTrue(Files.exists(dir.resolve("model/ACDC/Cross_Teaching_Between_CNN_Transformer_7/unet/log.txt")));
   }
 }

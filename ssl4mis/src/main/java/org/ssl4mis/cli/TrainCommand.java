@@ -106,7 +106,8 @@ public final class TrainCommand implements Command {
     try {
       methodDefaults = method.defaults(dim);
     } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage(), "ssl4mis train --help");
+      throw new UsageException(e.getMessage(), "the methods with " + dim + "D scripts are "
+          + String.join(", ", methodsFor(dim)));
     }
     String rootPath = resolve(o, "root_path", methodDefaults, dim, null);
     DatasetLayout layout = DatasetLayout.detect(Path.of(rootPath));
@@ -178,7 +179,7 @@ public final class TrainCommand implements Command {
       }
       validator = new VolumeValidator(val, window, device);
     } else {
-      validator = new SliceValidator(val, config.numClasses(), new int[] {256, 256}, device);
+      validator = new SliceValidator(val, config.numClasses(), method.validationPatchSize(config), device);
     }
     Trainer.Result r = new Trainer(config, method, out).run(validator,
         new EventSummarySink(config.snapshotPath().resolve("log")));
@@ -201,8 +202,10 @@ public final class TrainCommand implements Command {
     for (String name : Methods.names()) {
       Method method = Methods.create(name);
       for (int dim : new int[] {2, 3}) {
-        notes.add("  " + name + " --dim " + dim + ": " + method.referenceScript(dim) + " "
-            + new java.util.TreeMap<>(method.defaults(dim)));
+        if (methodsFor(dim).contains(name)) {
+          notes.add("  " + name + " --dim " + dim + ": " + method.referenceScript(dim) + " "
+              + new java.util.TreeMap<>(method.defaults(dim)));
+        }
       }
     }
     return notes;
@@ -254,5 +257,19 @@ public final class TrainCommand implements Command {
     } catch (NumberFormatException e) {
       throw new UsageException("--" + name + " expects an integer, got '" + v + "'", "ssl4mis train --help");
     }
+  }
+
+  /** The methods whose reference has a script for {@code dim} (their {@code defaults(dim)} does not refuse it). */
+  static List<String> methodsFor(int dim) {
+    List<String> names = new java.util.ArrayList<>();
+    for (String name : Methods.names()) {
+      try {
+        Methods.create(name).defaults(dim);
+        names.add(name);
+      } catch (IllegalArgumentException e) {
+        // no script for this dimension
+      }
+    }
+    return names;
   }
 }

@@ -78,7 +78,7 @@ public interface Method {
    * 3D scripts), or null where it does not.
    */
   default String iterationLossTag(int dim) {
-    return dim == 3 ? "loss/loss" : null;
+    return dim == 3 && totalLossTag() != null ? "loss/loss" : null; // CPS 3D writes neither total loss scalar
   }
 
   /**
@@ -120,6 +120,14 @@ public interface Method {
     return prefix + "iter_" + iterNum + "_dice_" + PythonRound.round4(best) + ".pth";
   }
 
+  /**
+   * The slice size 2D validation resizes to: {@code test_single_volume}'s default 256x256, which the scripts
+   * keep by not passing their {@code patch_size}; cross teaching passes it (its Swin-UNet takes 224x224 only).
+   */
+  default int[] validationPatchSize(TrainConfig config) {
+    return new int[] {256, 256};
+  }
+
   /** Method-owned state that {@code --resume} must restore (a discriminator, its optimizer), by name. */
   default Map<String, Object> state() {
     return Map.of();
@@ -135,10 +143,16 @@ public interface Method {
    *     checkpoints and validation tags when there are several
    * @param network the factory name ({@code --model}, or e.g. {@code ViT_Seg} for cross teaching)
    * @param init applied once after creation (the scripts' {@code kaiming_normal_init_weight}), or null
+   * @param options the network's constructor options ({@code name=value;...}), or null for the run's
+   *     {@code model_options} (cross teaching's Swin-UNet takes its own)
    */
-  record Student(String name, String network, Consumer<Module> init) {
+  record Student(String name, String network, Consumer<Module> init, String options) {
+    public Student(String name, String network, Consumer<Module> init) {
+      this(name, network, init, null);
+    }
+
     public static Student of(String name, String network) {
-      return new Student(name, network, null);
+      return new Student(name, network, null, null);
     }
   }
 

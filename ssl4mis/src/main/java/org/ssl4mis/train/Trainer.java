@@ -118,7 +118,8 @@ public final class Trainer {
       List<String> names = TrainingState.names(studentSpecs);
       List<Networks.Network> students = new ArrayList<>();
       for (Method.Student spec : studentSpecs) {
-        Networks.Network net = Networks.create(spec.network(), 1, config.numClasses(), netOptions);
+        Networks.Network net = Networks.create(spec.network(), 1, config.numClasses(),
+            spec.options() == null ? netOptions : Networks.Options.parse(spec.options()));
         if (spec.init() != null) {
           spec.init().accept(net.module());
         }
