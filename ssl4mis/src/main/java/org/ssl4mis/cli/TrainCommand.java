@@ -50,7 +50,7 @@ public final class TrainCommand implements Command {
   /** Keys of method defaults that are ordinary options of this command (the rest go to {@code extra}). */
   private static final java.util.Set<String> COMMON_KEYS = java.util.Set.of("root_path", "exp", "model", "max_iterations",
       "batch_size", "deterministic", "base_lr", "patch_size", "seed", "num_classes", "labeled_bs", "labeled_num",
-      "labeled_slices", "ema_decay", "consistency_type", "consistency", "consistency_rampup", "sampler", "snapshot_name");
+      "labeled_slices", "ema_decay", "consistency_type", "consistency", "consistency_rampup", "sampler", "snapshot_name", "stride_xy", "stride_z");
 
   @Override
   public Options options() {
@@ -69,8 +69,8 @@ public final class TrainCommand implements Command {
         .option("workers", "4", "data loader threads")
         .option("validate_every", "200", "validation period in iterations")
         .option("save_every", "3000", "iter_N.pth period in iterations")
-        .option("stride_xy", "64", "3D validation: sliding-window step along the first two axes")
-        .option("stride_z", "64", "3D validation: sliding-window step along the third axis")
+        .option("stride_xy", "64", "3D validation: sliding-window step along the first two axes (ict: 32)")
+        .option("stride_z", "64", "3D validation: sliding-window step along the third axis (ict: 32)")
         .option("sw_batch_size", "1", "3D validation: windows per network call (1 = the reference)")
         .option("extra", "", "method options and reference-bug fixes, name=value;name=value (see the method's Javadoc)")
         .option("stop_at", "0", "stop after this iteration, saving training_state.pth (continue with --resume)")
@@ -211,7 +211,9 @@ public final class TrainCommand implements Command {
     if (dim == 3) {
       SlidingWindow.Config window;
       try {
-        window = SlidingWindow.Config.of(config.patchSize(), o.getInt("stride_xy"), o.getInt("stride_z"), config.numClasses())
+        // the scripts' stride (ict 3D: 32), unless given
+        window = SlidingWindow.Config.of(config.patchSize(), integer(o, "stride_xy", methodDefaults, dim, kind),
+            integer(o, "stride_z", methodDefaults, dim, kind), config.numClasses())
             .withBatchSize(o.getInt("sw_batch_size"));
       } catch (IllegalArgumentException e) {
         throw new UsageException(e.getMessage(), "ssl4mis train --help");
@@ -229,12 +231,25 @@ public final class TrainCommand implements Command {
 
   @Override
   public List<String> helpNotes() {
-    return List.of("", "Snapshot folder: {snapshot_root}/{exp}_{labeled_num}_labeled/{model} (3D: {exp}_{labeled_num}/{model},",
+    String[] lines = {"", "Snapshot folder: {snapshot_root}/{exp}_{labeled_num}_labeled/{model} (3D: {exp}_{labeled_num}/{model},",
         "3D fully supervised: {exp}/{model}, as the scripts name them) with log.txt, log/ (TensorBoard),",
         "iter_{n}_dice_{d}.pth and {model}_best_model.pth on improvement, iter_{n}.pth every save_every iterations.",
         "3D (--dim 3, LA or BraTS layout): defaults of the SSL4MIS *_3D.py scripts (unet_3D, batch 4 with 2 labelled,",
         "patch 96,96,96, 25 labelled volumes, 2 classes; on LA UA-MT's patch 112,112,80 and 16 volumes), validation by",
-        "sliding window (val_3D.test_all_case) with --stride_xy/--stride_z 64. Small networks: --model vnet --model_options n_filters=4.");
+        "sliding window (val_3D.test_all_case) with --stride_xy/--stride_z 64. Small networks: --model vnet --model_options n_filters=4."};
+    List<String> notes = new java.util.ArrayList<>(List.of(lines));
+    notes.add("");
+    notes.add("Each method's script and the defaults it sets (over the options' own), by --dim:");
+    for (String name : Methods.names()) {
+      Method method = Methods.create(name);
+      for (int dim : new int[] {2, 3}) {
+        if (methodsFor(dim).contains(name)) {
+          notes.add("  " + name + " --dim " + dim + ": " + method.referenceScript(dim) + " "
+              + new java.util.TreeMap<>(method.defaults(dim)));
+        }
+      }
+    }
+    return notes;
   }
 
   /**

@@ -73,6 +73,39 @@ public interface Method {
     return "info/total_loss";
   }
 
+  /**
+   * The tag under which the script writes the loss a second time after its log line ({@code loss/loss} in most
+   * 3D scripts), or null where it does not.
+   */
+  default String iterationLossTag(int dim) {
+    return dim == 3 && totalLossTag() != null ? "loss/loss" : null; // CPS 3D writes neither total loss scalar
+  }
+
+  /**
+   * The script's argparse options in declaration order, as its first log line {@code Namespace(...)} lists them
+   * ({@link TrainConfig#namespace(List)}); options that are no {@link TrainConfig} field come from its extra map.
+   */
+  default List<String> scriptArguments(int dim) {
+    return dim == 3 ? TrainConfig.ARGUMENTS_3D : TrainConfig.ARGUMENTS_2D;
+  }
+
+  /**
+   * The end of the unlabelled indices {@code range(labeled_num, end)} where the script cuts the training list
+   * short (e.g. {@code --total_labeled_num}); the engine takes the smaller of this and the list's length.
+   */
+  default int unlabeledEnd(TrainConfig config) {
+    return Integer.MAX_VALUE;
+  }
+
+  /**
+   * Whether the 3D validation is reported per foreground class and as means ({@code info/val_cls_{c}_dice_score},
+   * {@code info/val_mean_dice_score}, the log line with the means), as the URPC 3D script does, rather than as
+   * class 1 alone ({@code info/val_dice_score}).
+   */
+  default boolean perClassValidation3d() {
+    return false;
+  }
+
   /** The iteration's {@code log.txt} line. */
   default String logLine(int iterNum, double loss, Map<String, Double> scalars) {
     return String.format(Locale.ROOT, "iteration %d : loss : %f, loss_ce: %f, loss_dice: %f", iterNum, loss,

@@ -46,8 +46,11 @@ import org.ssl4mis.runtime.NativeRuntime;
  *       labelled ones;
  *   <li>validation is logged as {@code iteration N : dice_score : D hd95 : H} with the scalars
  *       {@code info/val_dice_score} and {@code info/val_hd95} (class 1: the scripts' {@code avg_metric[0, :]}),
- *       the best model is chosen on the mean Dice over the classes, and {@code loss/loss} is written every
- *       iteration (unless the method writes no total loss: CPS); there is no {@code Total silices} line.
+ *       the best model is chosen on the mean Dice over the classes (URPC: per class and means,
+ *       {@link Method#perClassValidation3d}), and {@link Method#iterationLossTag} ({@code loss/loss}) is written
+ *       every iteration where the script does; there is no {@code Total silices} line;
+ *   <li>the first log line is the script's {@code Namespace(...)} ({@link Method#scriptArguments}), and the
+ *       unlabelled volumes stop at {@link Method#unlabeledEnd} where the script cuts them short.
  * </ul>
  *
  * <p>Settings the command line passes in {@link TrainConfig#extra()} besides {@code model_options} and
@@ -107,7 +110,7 @@ public final class Trainer {
     Path snapshot = config.snapshotPath();
     Files.createDirectories(snapshot);
     try (TrainLog log = new TrainLog(snapshot.resolve("log.txt"), config.quiet() ? null : console)) {
-      log.info(config.namespace());
+      log.info(config.namespace(method.scriptArguments(config.dim())));
       Device torchDevice = new Device(device.toString());
 
       Networks.Options netOptions = Networks.Options.parse(config.extra().getOrDefault("model_options", ""));
@@ -144,10 +147,11 @@ public final class Trainer {
       int limit = labeledOnly && threeD ? Math.max(1, config.labeledNum()) : Integer.MAX_VALUE;
       CaseDataset train = CaseDataset.open(layout, Split.TRAIN, limit, config.numClasses(), true);
       train.validateAll(); // every bad file is reported before the first iteration, not in the middle of a run
-      int total = train.size();
       int labeled = layout.isTwoDimensional()
           ? LabeledSlices.resolve(config.rootPath(), config.labeledNum(), config.labeledSlices())
-          : Math.min(config.labeledNum(), total);
+          : Math.min(config.labeledNum(), train.size());
+      // range(labeled_num, end): some scripts stop the unlabelled indices short of the list (--total_labeled_num)
+      int total = Math.min(train.size(), method.unlabeledEnd(config));
       if (!labeledOnly && labeled >= total) {
         throw new IllegalArgumentException(labeled + " labelled samples leave no unlabelled ones among the " + total
             + " training samples of " + layout);
@@ -227,8 +231,9 @@ public final class Trainer {
             for (Map.Entry<String, Double> e : scalars.entrySet()) {
               summaries.scalar(e.getKey(), e.getValue(), iterNum);
             }
-            if (threeD && method.totalLossTag() != null) { // CPS 3D writes neither total loss scalar
-              summaries.scalar("loss/loss", lossValue, iterNum);
+            String iterationLossTag = method.iterationLossTag(config.dim());
+            if (iterationLossTag != null) {
+              summaries.scalar(iterationLossTag, lossValue, iterNum);
             }
             if (iterNum % 20 == 0 && outcome.step().outputs() != null) {
               summaries.images(batch.image(), outcome.step().outputs(), batch.label(), iterNum);
@@ -318,7 +323,16 @@ public final class Trainer {
       Checkpoints.saveStateDict(net.module(), bestModel[i]);
       saved = bestModel[i];
     }
-    if (threeD) {
+    if (threeD && method.perClassValidation3d()) {
+      for (int c = 0; c < metrics.length; c++) {
+        summaries.scalar("info/" + tagPrefix + "val_cls_" + (c + 1) + "_dice_score", metrics[c][0], iterNum);
+        summaries.scalar("info/" + tagPrefix + "val_cls_" + (c + 1) + "_hd95", metrics[c][1], iterNum);
+      }
+      summaries.scalar("info/" + tagPrefix + "val_mean_dice_score", meanDice, iterNum);
+      summaries.scalar("info/" + tagPrefix + "val_mean_hd95", meanHd95, iterNum);
+      log.info(String.format(Locale.ROOT, "iteration %d : %sdice_score : %f %shd95 : %f", iterNum, tagPrefix,
+          meanDice, tagPrefix, meanHd95));
+    } else if (threeD) {
       summaries.scalar("info/" + tagPrefix + "val_dice_score", metrics[0][0], iterNum);
       summaries.scalar("info/" + tagPrefix + "val_hd95", metrics[0][1], iterNum);
       log.info(String.format(Locale.ROOT, "iteration %d : %sdice_score : %f %shd95 : %f", iterNum, tagPrefix,
