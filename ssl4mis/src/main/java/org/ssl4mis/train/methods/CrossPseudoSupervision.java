@@ -4,14 +4,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.ssl4mis.losses.DiceLoss;
 import org.ssl4mis.losses.Losses;
-import org.ssl4mis.memory.MemoryScope;
+import org.ssl4mis.networks.ScriptInits;
 import org.ssl4mis.train.Method;
 import org.ssl4mis.train.Ramps;
 import org.ssl4mis.train.TrainConfig;
@@ -44,7 +42,7 @@ import org.ssl4mis.train.TrainingContext;
  *       (the 3D script already does).
  *   <li>2D: the script defines {@code kaiming_normal_init_weight} and {@code xavier_normal_init_weight} but never
  *       calls them: both networks keep the factory's initialisation. 3D: {@code model1} gets
- *       {@link #kaimingNormalInitWeight} and {@code model2} {@link #xavierNormalInitWeight} (on top of
+ *       {@link ScriptInits#kaimingNormalInitWeight} and {@code model2} {@link ScriptInits#xavierNormalInitWeight} (on top of
  *       {@code unet_3D}'s own kaiming init), as here.
  *   <li>The learning rate is set after {@code iter_num += 1} (one iteration ahead of the single-network
  *       scripts), with the scalar {@code lr} and no total loss scalar (in 3D not {@code loss/loss} either).
@@ -92,8 +90,8 @@ public final class CrossPseudoSupervision implements Method {
   public List<Student> students(TrainConfig config) {
     model2RoundsToInteger = roundsToInteger(config.extra(), config.dim());
     if (config.dim() == 3) {
-      return List.of(new Student("model1", config.model(), m -> kaimingNormalInitWeight(m, 3)),
-          new Student("model2", config.model(), m -> xavierNormalInitWeight(m, 3)));
+      return List.of(new Student("model1", config.model(), m -> ScriptInits.kaimingNormalInitWeight(m, 3)),
+          new Student("model2", config.model(), m -> ScriptInits.xavierNormalInitWeight(m, 3)));
     }
     return List.of(Student.of("model1", config.model()), Student.of("model2", config.model()));
   }
@@ -185,53 +183,5 @@ public final class CrossPseudoSupervision implements Method {
     scalars.put("loss/model1_loss", model1Loss.item_double());
     scalars.put("loss/model2_loss", model2Loss.item_double());
     return new StepLoss(model1Loss.add(model2Loss), scalars, outputs1);
-  }
-
-  /**
-   * The scripts' {@code kaiming_normal_init_weight}: every {@code nn.Conv2d} ({@code dim} 2) or {@code nn.Conv3d}
-   * (3) weight from {@code kaiming_normal_} with its defaults ({@code a=0}, fan in, leaky-ReLU gain sqrt(2)), every
-   * {@code BatchNorm2d}/{@code 3d} weight 1 and bias 0. Convolution biases, transposed convolutions, linear
-   * layers and other norms are left as they are, since {@code isinstance} matches neither.
-   */
-  public static void kaimingNormalInitWeight(Module root, int dim) {
-    initWeights(root, dim, true);
-  }
-
-  /** The scripts' {@code xavier_normal_init_weight}: as {@link #kaimingNormalInitWeight} with {@code xavier_normal_} (gain 1). */
-  public static void xavierNormalInitWeight(Module root, int dim) {
-    initWeights(root, dim, false);
-  }
-
-  @SuppressWarnings("try") // the scope and the guard act while open
-  private static void initWeights(Module root, int dim, boolean kaiming) {
-    if (dim != 2 && dim != 3) {
-      throw new IllegalArgumentException("dim must be 2 or 3, got " + dim);
-    }
-    String conv = "torch::nn::Conv" + dim + "dImpl";
-    String batchNorm = "torch::nn::BatchNorm" + dim + "dImpl";
-    try (MemoryScope scope = MemoryScope.open(); NoGradGuard noGrad = new NoGradGuard()) {
-      // model.modules(): every module once, depth first in registration order, as Python visits them.
-      org.bytedeco.pytorch.SharedModuleVector modules = root.modules(true);
-      for (long i = 0; i < modules.size(); i++) {
-        Module m = modules.get(i);
-        String type = m.name().getString();
-        if (type.equals(conv)) {
-          Tensor w = m.named_parameters(false).get("weight");
-          if (kaiming) {
-            torch.kaiming_normal_(w, 0.0, new org.bytedeco.pytorch.FanModeType(new org.bytedeco.pytorch.kFanIn()),
-                new org.bytedeco.pytorch.Nonlinearity(new org.bytedeco.pytorch.kLeakyReLU()));
-          } else {
-            torch.xavier_normal_(w, 1.0);
-          }
-        } else if (type.equals(batchNorm)) {
-          org.bytedeco.pytorch.StringTensorDict p = m.named_parameters(false);
-          if (!p.contains("weight")) { // Python fails too: m.weight is None without affine parameters
-            throw new IllegalArgumentException(type + " without affine parameters cannot take the init's weight 1");
-          }
-          p.get("weight").fill_(new Scalar(1.0));
-          p.get("bias").zero_();
-        }
-      }
-    }
   }
 }

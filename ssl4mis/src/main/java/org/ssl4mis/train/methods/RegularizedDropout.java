@@ -9,7 +9,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.ssl4mis.losses.DiceLoss;
 import org.ssl4mis.losses.Losses;
 import org.ssl4mis.networks.Networks;
-import org.ssl4mis.networks.WeightInit;
+import org.ssl4mis.networks.ScriptInits;
 import org.ssl4mis.train.Method;
 import org.ssl4mis.train.Ramps;
 import org.ssl4mis.train.TrainConfig;
@@ -58,7 +58,7 @@ import org.ssl4mis.train.TrainingContext;
  * softmax over {@code dim=-1} is then over the volume's last axis), with these differences the script makes:
  * <ul>
  *   <li>the two networks are re-initialised after creation, {@code model1} with {@code kaiming_normal_init_weight}
- *       and {@code model2} with {@code xavier_normal_init_weight} ({@link WeightInit}: every Conv3d weight, BatchNorm3d
+ *       and {@code model2} with {@code xavier_normal_init_weight} ({@link ScriptInits}: every Conv3d weight, BatchNorm3d
  *       weight 1 and bias 0; the 2D script defines the two functions but never calls them);
  *   <li>{@code --total_num 50}: the unlabelled volumes are {@code range(labeled_num, 50)} ({@link #unlabeledEnd};
  *       the engine stops at the list's end where it is shorter);
@@ -116,9 +116,9 @@ public final class RegularizedDropout implements Method {
   public List<Student> students(TrainConfig config) {
     boolean threeD = config.dim() == 3;
     return twoModels(config.extra())
-        ? List.of(new Student("model1", config.model(), threeD ? WeightInit::kaimingNormal3d : null),
-            new Student("model2", config.model(), threeD ? WeightInit::xavierNormal3d : null))
-        : List.of(new Student("model", config.model(), threeD ? WeightInit::kaimingNormal3d : null));
+        ? List.of(new Student("model1", config.model(), threeD ? m -> ScriptInits.kaimingNormalInitWeight(m, 3) : null),
+            new Student("model2", config.model(), threeD ? m -> ScriptInits.xavierNormalInitWeight(m, 3) : null))
+        : List.of(new Student("model", config.model(), threeD ? m -> ScriptInits.kaimingNormalInitWeight(m, 3) : null));
   }
 
   @Override

@@ -71,9 +71,9 @@ class TwoNetworkMethodsTest {
       }
       float[] biasBefore = Tensors.toFloats(p.get(convBias));
       if (kaiming) {
-        CrossPseudoSupervision.kaimingNormalInitWeight(net.module(), 2);
+        org.ssl4mis.networks.ScriptInits.kaimingNormalInitWeight(net.module(), 2);
       } else {
-        CrossPseudoSupervision.xavierNormalInitWeight(net.module(), 2);
+        org.ssl4mis.networks.ScriptInits.xavierNormalInitWeight(net.module(), 2);
       }
       double expected = kaiming ? Math.sqrt(2.0 / 2304) : Math.sqrt(2.0 / (2304 + 2304));
       assertEquals(expected, std(p.get(conv)), 0.03 * expected, kaiming ? "kaiming fan in" : "xavier");
@@ -84,7 +84,7 @@ class TwoNetworkMethodsTest {
     // dim 3 leaves 2D layers alone
     Networks.Network net = Networks.create("unet", 1, 4);
     float[] before = Tensors.toFloats(StateDict.of(net.module()).get(conv));
-    CrossPseudoSupervision.kaimingNormalInitWeight(net.module(), 3);
+    org.ssl4mis.networks.ScriptInits.kaimingNormalInitWeight(net.module(), 3);
     assertArrayEquals(before, Tensors.toFloats(StateDict.of(net.module()).get(conv)), "no Conv3d in a 2D UNet");
     // unet_3D: Conv3d weights re-drawn with xavier (its own init is kaiming)
     Networks.Network unet3d = Networks.create("unet_3D", 1, 2, Networks.Options.of("feature_scale", "4"));
@@ -94,7 +94,7 @@ class TwoNetworkMethodsTest {
         && p3.get(k).dim() == 5).findFirst().orElseThrow();
     long[] s = Tensors.shape(p3.get(last));
     long k3 = s[2] * s[3] * s[4];
-    CrossPseudoSupervision.xavierNormalInitWeight(m, 3);
+    org.ssl4mis.networks.ScriptInits.xavierNormalInitWeight(m, 3);
     double xavier = Math.sqrt(2.0 / ((s[0] + s[1]) * k3));
     assertEquals(xavier, std(p3.get(last)), 0.05 * xavier, last + " xavier");
   }
