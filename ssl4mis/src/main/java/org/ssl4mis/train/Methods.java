@@ -1,6 +1,7 @@
 package org.ssl4mis.train;
 
 import java.util.List;
+import org.ssl4mis.train.methods.CrossConsistencyTraining;
 import org.ssl4mis.train.methods.EntropyMinimization;
 import org.ssl4mis.train.methods.FullySupervised;
 import org.ssl4mis.train.methods.InterpolationConsistency;
@@ -14,7 +15,7 @@ public final class Methods {
   private Methods() {}
 
   public static List<String> names() {
-    return List.of("supervised", "mt", "uamt", "ict", "em", "urpc", "rdrop");
+    return List.of("supervised", "mt", "uamt", "ict", "em", "urpc", "rdrop", "cct");
   }
 
   public static Method create(String name) {
@@ -26,6 +27,7 @@ public final class Methods {
       case "em", "entropy_minimization" -> new EntropyMinimization();
       case "urpc", "uncertainty_rectified_pyramid_consistency" -> new UncertaintyRectifiedPyramidConsistency();
       case "rdrop", "regularized_dropout" -> new RegularizedDropout();
+      case "cct", "cross_consistency_training" -> new CrossConsistencyTraining();
       default -> throw new IllegalArgumentException("unknown method '" + name + "'; available: " + names());
     };
   }
