@@ -3,6 +3,8 @@ package org.ssl4mis.train;
 import java.util.List;
 import org.ssl4mis.train.methods.CrossConsistencyTraining;
 import org.ssl4mis.train.methods.EntropyMinimization;
+import org.ssl4mis.train.methods.FixMatchCta;
+import org.ssl4mis.train.methods.FixMatchStandardAugs;
 import org.ssl4mis.train.methods.FullySupervised;
 import org.ssl4mis.train.methods.InterpolationConsistency;
 import org.ssl4mis.train.methods.RegularizedDropout;
@@ -15,7 +17,7 @@ public final class Methods {
   private Methods() {}
 
   public static List<String> names() {
-    return List.of("supervised", "mt", "uamt", "ict", "em", "urpc", "rdrop", "cct");
+    return List.of("supervised", "mt", "uamt", "ict", "em", "urpc", "rdrop", "cct", "fixmatch", "fixmatch_cta");
   }
 
   public static Method create(String name) {
@@ -28,6 +30,8 @@ public final class Methods {
       case "urpc", "uncertainty_rectified_pyramid_consistency" -> new UncertaintyRectifiedPyramidConsistency();
       case "rdrop", "regularized_dropout" -> new RegularizedDropout();
       case "cct", "cross_consistency_training" -> new CrossConsistencyTraining();
+      case "fixmatch", "fixmatch_standard_augs" -> new FixMatchStandardAugs();
+      case "fixmatch_cta" -> new FixMatchCta();
       default -> throw new IllegalArgumentException("unknown method '" + name + "'; available: " + names());
     };
   }
