@@ -68,6 +68,8 @@ import org.ssl4mis.train.TrainingData;
  *       iterator starts: a mid-epoch refresh changes only the main process's {@code db_train.ops_*}, so the rest
  *       of the epoch keeps the epoch's policies, while the end-of-epoch {@code update_rates} credits the refreshed
  *       ones, which no sample saw. Both are reproduced.
+ *   <li>An epoch whose batches were all skipped leaves no errors: the script's {@code np.mean([])} is NaN, the
+ *       rates become NaN and its next policy draw fails; here that stops the run with a message naming the option.
  *   <li>{@code --conf_thresh} exists but is unused; the EMA model's forward runs in training mode, so its
  *       BatchNorm statistics follow the weak batches.
  * </ul>
@@ -168,6 +170,7 @@ public final class FixMatchCta extends FixMatchScript {
     private final List<Double> epochErrors = new ArrayList<>();
     private List<CTAugment.OpChoice> opsWeak;
     private List<CTAugment.OpChoice> opsStrong;
+    private volatile boolean closed;
 
     CtaData(TrainConfig config, int batchesPerEpoch) {
       if (batchesPerEpoch < 1) {
@@ -200,8 +203,12 @@ public final class FixMatchCta extends FixMatchScript {
 
     /** The epoch's policies, waiting (on a loader thread) until the training thread has drawn them. */
     Policies policiesOfEpoch(long epoch) {
+      CompletableFuture<Policies> policies = applied.computeIfAbsent(epoch, e -> new CompletableFuture<>());
+      if (closed) {
+        policies.cancel(false); // asked after close: the epoch will not come
+      }
       try {
-        return applied.computeIfAbsent(epoch, e -> new CompletableFuture<>()).get();
+        return policies.get();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while waiting for epoch " + epoch + "'s CTAugment policies", e);
@@ -217,6 +224,12 @@ public final class FixMatchCta extends FixMatchScript {
       }
       long epoch = batchNumber / batchesPerEpoch;
       if (epoch > 0) {
+        if (epochErrors.isEmpty()) {
+          throw new IllegalStateException("fixmatch_cta: every batch of epoch " + (epoch - 1) + " was skipped as"
+              + " unfavorable (count_nonzero(label) / (24 * 256 * 256) <= 0.02), so the CTAugment rates would become"
+              + " NaN (the script's np.mean([])) and no policy can be drawn; with batches or patches smaller than the"
+              + " script's 24 x 256 x 256 use --extra fixmatch_cta_nonzero_ratio=batch");
+        }
         double proximity = CTAugment.proximity(epochErrors.stream().mapToDouble(Double::doubleValue).toArray());
         cta.updateRates(opsWeak, proximity);
         cta.updateRates(opsStrong, proximity);
@@ -251,6 +264,7 @@ public final class FixMatchCta extends FixMatchScript {
     @Override
     public void close() {
       // loader threads still waiting for an epoch that will not come give up
+      closed = true;
       applied.values().forEach(f -> f.cancel(false));
     }
 
