@@ -30,7 +30,7 @@ class ExamplesTest {
   /** A tiny synthetic ACDC set and the options of a two-iteration run with narrow networks. */
   private static String[] tinyRun(Path dir) {
     Path data = dir.resolve("ACDC");
-    assertTrue(Main.run("synth", "acdc", "--out", data.toString(), "--cases", "4", "--seed", "1", "--size", "32,32")
+    assertTrue(Main.run("synth", "acdc", "--out", data.toString(), "--cases", "4", "--seed", "1", "--size", "64,64")
         == 0, "synth");
     return new String[] {"--root_path", data.toString(), "--labeled_slices", "4", "--max_iterations", "2",
         "--batch_size", "2", "--labeled_bs", "1", "--patch_size", "32,32", "--model_options",

@@ -37,7 +37,7 @@ class TrainCctEndToEndTest {
 
     Path snapshot = models.resolve("ACDC/Cross_Consistency_Training_7_labeled/unet_cct");
     List<String> log = Files.readAllLines(snapshot.resolve("log.txt"));
-    TrainEndToEnd.lossFalls(log, "loss", "cct");
+    assertEquals(TrainEndToEnd.ITERATIONS, TrainEndToEnd.lossFalls(log, "loss", "cct"));
     assertTrue(log.stream().anyMatch(l -> l.contains(" : mean_dice : ")), "validation line");
     Path last = snapshot.resolve("iter_" + iterations + ".pth");
     assertTrue(Files.exists(last));

@@ -40,7 +40,7 @@ class TrainFixMatchEndToEndTest {
     assertEquals(0, Main.run(run("fixmatch", data)));
     Path snapshot = dir.resolve("model/ACDC/FixMatch_standard_augs_7/unet");
     List<String> log = Files.readAllLines(snapshot.resolve("log.txt"));
-    TrainEndToEnd.lossFalls(log, "model loss", "fixmatch");
+    assertEquals(TrainEndToEnd.ITERATIONS, TrainEndToEnd.lossFalls(log, "model loss", "fixmatch"));
     assertTrue(log.stream().anyMatch(l -> l.contains("model_mean_dice : ")), "validation line");
     assertTrue(Files.exists(snapshot.resolve("model_iter_" + TrainEndToEnd.ITERATIONS + ".pth")));
     EventFileReader.Contents contents = EventFileReader.read(TrainCctEndToEndTest.events(snapshot));
@@ -57,10 +57,14 @@ class TrainFixMatchEndToEndTest {
     assertEquals(0, Main.run(run("fixmatch_cta", data, "--extra", "fixmatch_cta_nonzero_ratio=batch")));
     Path snapshot = dir.resolve("model/ACDC/FixMatch_7/unet");
     List<String> log = Files.readAllLines(snapshot.resolve("log.txt"));
-    TrainEndToEnd.lossFalls(log, "model loss", "fixmatch_cta");
+    int steps = TrainEndToEnd.lossFalls(log, "model loss", "fixmatch_cta");
+    // the script's epoch loop: max_iterations // len(trainloader) + 1 = 100 // 8 + 1 = 13 epochs of 8 batches;
+    // skipped batches (little foreground after the policies) use up batches, so the run may end short of 100
+    long skipped = log.stream().filter(l -> l.contains("Refreshing policy...")).count();
+    assertTrue(steps == TrainEndToEnd.ITERATIONS || steps + skipped == 13 * 8, steps + " steps, " + skipped
+        + " skipped");
     assertTrue(log.stream().filter(l -> l.contains("Strong Policy: [OP(f=")).count() >= 2, "a policy per epoch");
-    assertTrue(Files.exists(snapshot.resolve("model_iter_" + TrainEndToEnd.ITERATIONS + ".pth")));
     EventFileReader.Contents contents = EventFileReader.read(TrainCctEndToEndTest.events(snapshot));
-    assertEquals(1, contents.scalars("info/model_val_mean_dice").size());
+    assertEquals(steps, contents.scalars("loss/model_loss").size());
   }
 }
