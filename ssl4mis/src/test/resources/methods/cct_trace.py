@@ -1,7 +1,8 @@
 # Ten iterations of train_cross_consistency_training_2D.py's loop, restated for the CCT trace test: UNet_CCT
 # (encoder, main decoder, three auxiliary decoders), the script's losses, optim.SGD(lr, momentum=0.9,
 # weight_decay=1e-4) and lr = base_lr * (1 - iter_num / max_iterations) ** 0.9 set before iter_num += 1.
-# The auxiliary decoders' random perturbations are given (drawn by the test), so only the loop is compared.
+# The auxiliary decoders' random perturbations are given (drawn by the test; FeatureDropout's keep masks as the
+# Java run computed them), so only the loop is compared.
 # Usage: cct_trace.py model.pth trace.pth out.pth  (appended to unet2d_reference.py by the test)
 
 
@@ -14,23 +15,16 @@ class UNetCCT(nn.Module):
         self.aux_decoder2 = _Decoder(widths, classes)
         self.aux_decoder3 = _Decoder(widths, classes)
 
-    def forward(self, x, noise, masks, fractions):
+    def forward(self, x, noise, masks, keeps):
         feature = self.encoder(x)
         main_seg = self.main_decoder(feature)
         # FeatureNoise: x * noise + x, one (C, H, W) map per stage
         aux1 = self.aux_decoder1([f.mul(n.unsqueeze(0)) + f for f, n in zip(feature, noise)])
         # Dropout(x, p=0.3): the given masks hold 0 or 1 / (1 - p)
         aux2 = self.aux_decoder2([f * m for f, m in zip(feature, masks)])
-        aux3 = self.aux_decoder3([feature_dropout(f, u) for f, u in zip(feature, fractions)])
+        # FeatureDropout: the keep masks the Java run computed (attention < max * fraction), recorded
+        aux3 = self.aux_decoder3([f.mul(k) for f, k in zip(feature, keeps)])
         return main_seg, aux1, aux2, aux3
-
-
-def feature_dropout(x, u):
-    attention = torch.mean(x, dim=1, keepdim=True)
-    max_val, _ = torch.max(attention.view(x.size(0), -1), dim=1, keepdim=True)
-    threshold = max_val * u
-    threshold = threshold.view(x.size(0), 1, 1, 1).expand_as(attention)
-    return x.mul((attention < threshold).float())
 
 
 def cct_trace_main():
@@ -50,8 +44,8 @@ def cct_trace_main():
         volume, label = t['image_%d' % it], t['label_%d' % it]
         noise = [t['noise_%d_%d' % (it, k)] for k in range(5)]
         masks = [t['mask_%d_%d' % (it, k)] for k in range(5)]
-        fractions = [float(t['fraction_%d_%d' % (it, k)]) for k in range(5)]
-        outputs = model(volume, noise, masks, fractions)
+        keeps = [t['keep_%d_%d' % (it, k)] for k in range(5)]
+        outputs = model(volume, noise, masks, keeps)
         soft = [torch.softmax(o, dim=1) for o in outputs]
         ce, dice = [], []
         for o in outputs:

@@ -84,24 +84,12 @@ public final class CrossConsistencyTraining implements Method {
       throw new IllegalArgumentException("cct needs a network with a main and three auxiliary decoders (unet_cct); '"
           + ctx.model().name() + "' gives " + outputs.size() + " output(s)");
     }
-    Tensor[] soft = new Tensor[OUTPUTS];
-    Tensor[] ce = new Tensor[OUTPUTS];
-    Tensor[] diceTerms = new Tensor[OUTPUTS];
-    for (int s = 0; s < OUTPUTS; s++) {
-      soft[s] = torch.softmax(outputs.get(s), 1);
-      Supervised sup = Supervised.of(dice, outputs.get(s), labelBatch, lb);
-      ce[s] = sup.lossCe();
-      diceTerms[s] = sup.lossDice();
-    }
-    // (ce + ce_aux1 + ce_aux2 + ce_aux3 + dice + dice_aux1 + dice_aux2 + dice_aux3) / 8, left to right
-    Tensor supervised = ce[0];
-    for (int s = 1; s < OUTPUTS; s++) {
-      supervised = supervised.add(ce[s]);
-    }
-    for (int s = 0; s < OUTPUTS; s++) {
-      supervised = supervised.add(diceTerms[s]);
-    }
-    supervised = supervised.div(new Scalar(8.0));
+    // (ce + ce1 + ce2 + ce3 + dice + dice1 + dice2 + dice3) / 8, added left to right as the script does
+    Supervised.Outputs sup = Supervised.Outputs.of(dice, outputs, labelBatch, lb);
+    Tensor[] soft = sup.soft();
+    Tensor[] ce = sup.ce();
+    Tensor[] diceTerms = sup.dice();
+    Tensor supervised = sup.supervised();
 
     Tensor mainU = Slicing.tail(soft[0], lb);
     Tensor consistency = null;

@@ -35,8 +35,10 @@ import org.ssl4mis.train.TrainingContext;
 /**
  * Cross-consistency training against {@code cct_trace.py}, a restatement of the script's loop: ten iterations
  * of the engine's {@link Optimization} (step, SGD, poly rate) on fixed batches from the same initial weights.
- * The auxiliary decoders' perturbations are random in both programs, so the test draws them and both sides
- * apply the same ones; the perturbation functions themselves are {@code Perturbations}' own tests' business.
+ * The auxiliary decoders' perturbations are random in both programs, so the test draws them (noise maps,
+ * dropout masks, FeatureDropout fractions) and both sides apply the same ones; FeatureDropout's keep masks, a
+ * threshold on the features, are the ones Java computed, recorded for Python. The perturbation functions
+ * themselves are {@code Perturbations}' own tests' business.
  */
 @SuppressWarnings("try") // memory scopes act while open; bodies never name them
 class CrossConsistencyTrainingTest {
@@ -108,9 +110,10 @@ class CrossConsistencyTrainingTest {
       }
       drawn.add(new Drawn(noise, masks, fractions));
     }
-    Checkpoints.saveTree(dir.resolve("trace.pth"), trace);
 
     int[] call = {0};
+    Map<String, long[]> keeps = new LinkedHashMap<>();
+    Map<String, float[]> keepValues = new LinkedHashMap<>();
     Networks.Network withGivenPerturbations = new Networks.Network("unet_cct", cct, x -> {
       Drawn d = drawn.get(call[0]++);
       List<Tensor> features = cct.encode(x);
@@ -121,7 +124,12 @@ class CrossConsistencyTrainingTest {
         Tensor f = features.get(k);
         noisy.add(f.mul(d.noise().get(k).unsqueeze(0)).add(f));
         dropped.add(f.mul(d.masks().get(k)));
-        featureDropped.add(featureDropout(f, d.fractions()[k]));
+        // the keep mask Java computed goes to Python as it is: a threshold on features, it would flip on
+        // float32 differences between the programs
+        Tensor keep = featureDropoutMask(f, d.fractions()[k]);
+        keeps.put("keep_" + (call[0] - 1) + "_" + k, Tensors.shape(keep)); // values copied out of the iteration's scope
+        keepValues.put("keep_" + (call[0] - 1) + "_" + k, Tensors.toFloats(keep));
+        featureDropped.add(f.mul(keep));
       }
       return List.of(cct.decodeMain(features), cct.auxDecoderUnperturbed(1, noisy),
           cct.auxDecoderUnperturbed(2, dropped), cct.auxDecoderUnperturbed(3, featureDropped));
@@ -140,6 +148,8 @@ class CrossConsistencyTrainingTest {
       }
     }
 
+    keeps.forEach((key, shape) -> trace.put(key, Tensors.fromFloats(keepValues.get(key), shape)));
+    Checkpoints.saveTree(dir.resolve("trace.pth"), trace);
     Map<String, Double> py = MethodTestSupport.python("cct_trace.py", dir.resolve("model.pth").toString(),
         dir.resolve("trace.pth").toString(), dir.resolve("python_final.pth").toString());
     for (int it = 0; it < ITERATIONS; it++) {
@@ -158,29 +168,19 @@ class CrossConsistencyTrainingTest {
     }
     assertTrue(scalars.get(0).get("info/consistency_loss") > 1e-5, "the perturbed decoders disagree with the main one");
     assertTrue(losses[ITERATIONS - 1] < losses[0], "the loss falls: " + Arrays.toString(losses));
-    Map<String, Tensor> javaFinal = StateDict.of(cct);
-    Map<String, Tensor> pythonFinal = Checkpoints.loadStateDict(dir.resolve("python_final.pth"));
-    assertEquals(javaFinal.keySet(), pythonFinal.keySet());
-    for (Map.Entry<String, Tensor> e : javaFinal.entrySet()) {
-      float[] a = Tensors.toFloats(e.getValue());
-      float[] b = Tensors.toFloats(pythonFinal.get(e.getKey()));
-      double scale = 0;
-      double diff = 0;
-      for (int i = 0; i < a.length; i++) {
-        scale = Math.max(scale, Math.abs(b[i]));
-        diff = Math.max(diff, Math.abs(a[i] - b[i]));
-      }
-      assertTrue(diff <= 1e-4 * scale + 1e-6, e.getKey() + " after " + ITERATIONS + " iterations: max |diff| " + diff
-          + " (max |w| " + scale + ")");
-    }
+    // four decoders' gradients summed into the encoder in float32 by two programs: after ten momentum steps the
+    // first convolution differs by 1.8e-4 of its largest weight and its BatchNorm bias (still near 0) by 1.8e-5
+    // (measured), so each tensor is held to 5e-4 of its scale plus 5e-5
+    MethodTestSupport.assertSameWeights(Checkpoints.loadStateDict(dir.resolve("python_final.pth")),
+        StateDict.of(cct), 5e-4, 5e-5, "model after " + ITERATIONS + " iterations");
   }
 
-  /** {@code FeatureDropout} with its random fraction given. */
-  private static Tensor featureDropout(Tensor x, double fraction) {
+  /** {@code FeatureDropout}'s keep mask with its random fraction given. */
+  private static Tensor featureDropoutMask(Tensor x, double fraction) {
     Tensor attention = x.mean(new long[] {1}, true, new ScalarTypeOptional());
     Tensor max = attention.reshape(x.size(0), -1).amax(new long[] {1}, true);
     Tensor threshold = max.mul(new Scalar(fraction)).reshape(x.size(0), 1, 1, 1).expand_as(attention);
-    return x.mul(attention.lt(threshold).to(x.scalar_type()));
+    return attention.lt(threshold).to(x.scalar_type());
   }
 
   @Test

@@ -134,27 +134,12 @@ class FixMatchTest {
       assertClose(py.get("lr_" + it), rates[it], 1e-12, 0, "lr after iteration " + it);
     }
     assertTrue(losses[ITERATIONS - 1] < losses[0], "the loss falls: " + Arrays.toString(losses));
-    assertSameWeights(StateDict.of(model.module()), Checkpoints.loadStateDict(dir.resolve("python_final.pth")),
+    MethodTestSupport.assertSameWeights(Checkpoints.loadStateDict(dir.resolve("python_final.pth")), StateDict.of(model.module()),
         mode + " model");
     if (ema != null) {
-      assertSameWeights(StateDict.of(ema.module()), Checkpoints.loadStateDict(dir.resolve("python_final_ema.pth")),
+      MethodTestSupport.assertSameWeights(Checkpoints.loadStateDict(dir.resolve("python_final_ema.pth")),
+          StateDict.of(ema.module()),
           mode + " ema_model");
-    }
-  }
-
-  private static void assertSameWeights(Map<String, Tensor> java, Map<String, Tensor> python, String what) {
-    assertEquals(python.keySet(), java.keySet(), what);
-    for (Map.Entry<String, Tensor> e : java.entrySet()) {
-      float[] a = Tensors.toFloats(e.getValue());
-      float[] b = Tensors.toFloats(python.get(e.getKey()));
-      double scale = 0;
-      double diff = 0;
-      for (int i = 0; i < a.length; i++) {
-        scale = Math.max(scale, Math.abs(b[i]));
-        diff = Math.max(diff, Math.abs(a[i] - b[i]));
-      }
-      assertTrue(diff <= 1e-4 * scale + 1e-6, what + " " + e.getKey() + ": max |diff| " + diff + " (max |w| " + scale
-          + ")");
     }
   }
 
