@@ -48,6 +48,42 @@ public interface Method {
   StepLoss step(TrainingContext ctx, Tensor volumeBatch, Tensor labelBatch);
 
   /**
+   * One iteration on a batch whose samples carry further images by name ({@link TrainingData}: FixMatch's
+   * {@code image_strong}); the default ignores them.
+   */
+  default StepLoss step(TrainingContext ctx, Tensor volumeBatch, Tensor labelBatch, Map<String, Tensor> extras) {
+    return step(ctx, volumeBatch, labelBatch);
+  }
+
+  /**
+   * The method's own training data (transform and batch-level steps), or null for the engine's: the 2D
+   * scripts' {@code RandomGenerator}, the 3D ones' {@code RandomRotFlip} and {@code RandomCrop}. Called once,
+   * on the training thread, before the loader starts.
+   *
+   * @param batchesPerEpoch the sampler's batches per epoch ({@code len(trainloader)})
+   */
+  default TrainingData trainingData(TrainConfig config, int batchesPerEpoch) {
+    return null;
+  }
+
+  /**
+   * The network validation evaluates for student {@code i}: the student itself, or (FixMatch-CTA) the EMA
+   * teacher; the improvement checkpoints hold the student either way.
+   */
+  default org.ssl4mis.networks.Networks.Network validatedNetwork(TrainingContext ctx, int i) {
+    return ctx.student(i);
+  }
+
+  /**
+   * The prefix of student {@code name}'s validation scalars ({@code info/{p}val_mean_dice}), validation log
+   * line and checkpoints ({@code {p}iter_{n}.pth}): empty for one student, {@code {name}_} for several; the
+   * FixMatch scripts write {@code model_} for their one network.
+   */
+  default String studentPrefix(String name, int students) {
+    return students == 1 ? "" : name + "_";
+  }
+
+  /**
    * After the optimizer steps (and the EMA update) of the iteration {@code ctx.iterNum()}, inside its memory
    * scope: where an adversarial method trains its discriminator. Returns scalars to log (may be empty).
    */

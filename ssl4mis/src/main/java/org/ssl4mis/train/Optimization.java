@@ -53,8 +53,14 @@ public final class Optimization {
    * loss throws before any weight changes.
    */
   public Outcome iterate(int iterNum, Tensor volumeBatch, Tensor labelBatch) {
+    return iterate(iterNum, volumeBatch, labelBatch, Map.of());
+  }
+
+  /** {@link #iterate(int, Tensor, Tensor)} on a batch with further images by name ({@link Method#step(TrainingContext, Tensor, Tensor, Map)}). */
+  public Outcome iterate(int iterNum, Tensor volumeBatch, Tensor labelBatch, Map<String, Tensor> extras) {
     TrainingContext ctx = context(iterNum);
-    Method.StepLoss step = method.step(ctx, volumeBatch, labelBatch);
+    Method.StepLoss step = extras.isEmpty() ? method.step(ctx, volumeBatch, labelBatch)
+        : method.step(ctx, volumeBatch, labelBatch, extras);
     double lossValue = step.total().item_double();
     if (!Double.isFinite(lossValue)) {
       throw new NonFiniteLoss(iterNum + 1, lossValue, step.scalarView());

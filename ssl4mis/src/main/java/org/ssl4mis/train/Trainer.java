@@ -53,6 +53,13 @@ import org.ssl4mis.runtime.NativeRuntime;
  *       unlabelled volumes stop at {@link Method#unlabeledEnd} where the script cuts them short.
  * </ul>
  *
+ * <p>A method with its own training data ({@link Method#trainingData}: FixMatch's weak and strong views,
+ * CTAugment's per-epoch policies) supplies the per-sample transform, whose extra images reach
+ * {@link Method#step(TrainingContext, Tensor, Tensor, Map)}, and its script's batch-level steps: before a
+ * batch is fetched (an epoch boundary), whether to train on it (a script's {@code continue}) and after the step.
+ * {@link Method#validatedNetwork} and {@link Method#studentPrefix} let a script validate its teacher and name
+ * its files {@code model_...}.
+ *
  * <p>Settings the command line passes in {@link TrainConfig#extra()} besides {@code model_options} and
  * {@code stop_at}:
  * <ul>
@@ -106,6 +113,7 @@ public final class Trainer {
     }
   }
 
+  @SuppressWarnings("try") // the method's training data is a resource only to be closed before the loader
   private Result train(org.ssl4mis.runtime.Device device, Validator validator, SummarySink summaries) throws Exception {
     Path snapshot = config.snapshotPath();
     Files.createDirectories(snapshot);
@@ -176,6 +184,9 @@ public final class Trainer {
           ? (v, r) -> Augment.randomGenerator(v, patch, r)
           : (v, r) -> Augment.randomCrop(Augment.randomRotFlip(v, r), patch, r); // RandomRotFlip, then RandomCrop
       log.info(batchesPerEpoch + " iterations per epoch");
+      TrainingData data = method.trainingData(config, batchesPerEpoch);
+      BatchLoader.SampleTransform sampleTransform = data != null ? data.transform()
+          : (v, number, r) -> new BatchLoader.Sample(transform.apply(v, r), Map.of());
 
       int iterNum = 0;
       int n = students.size();
@@ -206,21 +217,31 @@ public final class Trainer {
       for (Networks.Network net : students) {
         net.module().train(true);
       }
-      try (BatchLoader loader = new BatchLoader(train, batches, transform, config.seed(), config.workers(),
-          Math.max(2, config.workers() * 2), device, iterNum)) {
+      try (BatchLoader loader = new BatchLoader(train, batches, sampleTransform, config.seed(), config.workers(),
+          Math.max(2, config.workers() * 2), device, iterNum);
+          TrainingData closedFirst = data) { // a transform waiting for the loop gives up before the loader waits
         while (iterNum < config.maxIterations()) {
+          if (data != null && !data.beforeBatch(loader.nextNumber(), log::info)) {
+            break;
+          }
           double lr;
           double lossValue;
           Map<String, Double> scalars;
           try (MemoryScope scope = MemoryScope.open(); BatchLoader.Batch batch = loader.next()) {
+            if (data != null && !data.accept(batch, log::info)) {
+              continue;
+            }
             Optimization.Outcome outcome;
             try {
-              outcome = optimization.iterate(iterNum, batch.image(), batch.label());
+              outcome = optimization.iterate(iterNum, batch.image(), batch.label(), batch.extras());
             } catch (Optimization.NonFiniteLoss e) {
               throw new NonFiniteLossException(e.getMessage() + "; stopping. Last good checkpoint: "
                   + (lastCheckpoint == null ? "none yet" : lastCheckpoint));
             }
             lossValue = outcome.loss();
+            if (data != null) {
+              data.afterStep(batch, lossValue);
+            }
             scalars = outcome.scalars();
             lr = outcome.learningRate();
             iterNum++;
@@ -248,14 +269,15 @@ public final class Trainer {
           }
           if (iterNum > 0 && iterNum % config.validateEvery() == 0 && validator != null) {
             for (int i = 0; i < n; i++) {
-              Path saved = validate(validator, summaries, log, snapshot, names, i, students.get(i), iterNum, best,
+              Path saved = validate(validator, summaries, log, snapshot, names, i,
+                  method.validatedNetwork(optimization.context(iterNum), i), students.get(i), iterNum, best,
                   bestModel, threeD);
               lastCheckpoint = saved == null ? lastCheckpoint : saved;
             }
           }
           if (iterNum % config.saveEvery() == 0) {
             for (int i = 0; i < n; i++) {
-              String prefix = n == 1 ? "" : names.get(i) + "_";
+              String prefix = method.studentPrefix(names.get(i), n);
               Path file = snapshot.resolve(prefix + "iter_" + iterNum + ".pth");
               Checkpoints.saveStateDict(students.get(i).module(), file);
               lastCheckpoint = file;
@@ -290,15 +312,15 @@ public final class Trainer {
    * several). Returns the best checkpoint written, or null.
    */
   private Path validate(Validator validator, SummarySink summaries, TrainLog log, Path snapshot, List<String> names,
-      int i, Networks.Network net, int iterNum, double[] best, Path[] bestModel, boolean threeD) throws Exception {
-    boolean several = names.size() > 1;
-    String tagPrefix = several ? names.get(i) + "_" : "";
-    net.module().eval();
+      int i, Networks.Network evaluated, Networks.Network net, int iterNum, double[] best, Path[] bestModel,
+      boolean threeD) throws Exception {
+    String tagPrefix = method.studentPrefix(names.get(i), names.size());
+    evaluated.module().eval();
     double[][] metrics;
     try {
-      metrics = validator.validate(net);
+      metrics = validator.validate(evaluated);
     } finally {
-      net.module().train(true);
+      evaluated.module().train(true);
     }
     double meanDice = 0;
     double meanHd95 = 0;

@@ -155,24 +155,12 @@ public final class UncertaintyRectifiedPyramidConsistency implements Method {
           + " unet_3D_dv_semi); '"
           + ctx.model().name() + "' gives " + outputs.size());
     }
-    Tensor[] soft = new Tensor[SCALES];
-    Tensor[] ce = new Tensor[SCALES];
-    Tensor[] diceTerms = new Tensor[SCALES];
-    for (int s = 0; s < SCALES; s++) {
-      soft[s] = torch.softmax(outputs.get(s), 1);
-      Supervised sup = Supervised.of(dice, outputs.get(s), labelBatch, lb);
-      ce[s] = sup.lossCe();
-      diceTerms[s] = sup.lossDice();
-    }
     // (ce + ce1 + ce2 + ce3 + dice + dice1 + dice2 + dice3) / 8, added left to right as the script does
-    Tensor supervised = ce[0];
-    for (int s = 1; s < SCALES; s++) {
-      supervised = supervised.add(ce[s]);
-    }
-    for (int s = 0; s < SCALES; s++) {
-      supervised = supervised.add(diceTerms[s]);
-    }
-    supervised = supervised.div(new Scalar(8.0));
+    Supervised.Outputs sup = Supervised.Outputs.of(dice, outputs, labelBatch, lb);
+    Tensor[] soft = sup.soft();
+    Tensor[] ce = sup.ce();
+    Tensor[] diceTerms = sup.dice();
+    Tensor supervised = sup.supervised();
 
     Tensor preds = soft[0].add(soft[1]).add(soft[2]).add(soft[3]).div(new Scalar(4.0));
     Tensor predsU = Slicing.tail(preds, lb);

@@ -171,6 +171,29 @@ final class MethodTestSupport {
     return losses;
   }
 
+  /** Every tensor of two state dicts agrees to {@code 1e-4} of the tensor's largest magnitude (plus 1e-6). */
+  static void assertSameWeights(Map<String, Tensor> expected, Map<String, Tensor> actual, String what) {
+    assertSameWeights(expected, actual, 1e-4, 1e-6, what);
+  }
+
+  /** The same to {@code rel} of each tensor's largest magnitude plus {@code abs}. */
+  static void assertSameWeights(Map<String, Tensor> expected, Map<String, Tensor> actual, double rel, double abs,
+      String what) {
+    org.junit.jupiter.api.Assertions.assertEquals(expected.keySet(), actual.keySet(), what);
+    for (Map.Entry<String, Tensor> e : actual.entrySet()) {
+      float[] a = Tensors.toFloats(e.getValue());
+      float[] b = Tensors.toFloats(expected.get(e.getKey()));
+      double scale = 0;
+      double diff = 0;
+      for (int i = 0; i < a.length; i++) {
+        scale = Math.max(scale, Math.abs(b[i]));
+        diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      }
+      assertTrue(diff <= rel * scale + abs, what + " " + e.getKey() + ": max |diff| " + diff + " (max |w| " + scale
+          + ")");
+    }
+  }
+
   static double mean(double[] v, int from, int to) {
     double s = 0;
     for (int i = from; i < to; i++) {
