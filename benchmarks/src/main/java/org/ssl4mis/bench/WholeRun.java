@@ -11,6 +11,7 @@ import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.ssl4mis.train.Method;
 import org.ssl4mis.train.Methods;
+import org.ssl4mis.train.PhaseTimes;
 import org.ssl4mis.train.SummarySink;
 import org.ssl4mis.train.TrainConfig;
 import org.ssl4mis.train.Trainer;
@@ -78,17 +79,22 @@ public final class WholeRun {
       public void close() {}
     };
     long started = System.nanoTime();
-    new Trainer(config, method, new PrintStream(PrintStream.nullOutputStream())).run(null, timing);
+    Trainer.Result result = new Trainer(config, method, new PrintStream(PrintStream.nullOutputStream())).run(null, timing);
     StringBuilder seconds = new StringBuilder();
     long previous = started;
     for (long t : stamps) {
       seconds.append(seconds.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.6f", (t - previous) / 1e9));
       previous = t;
     }
+    StringBuilder phases = new StringBuilder();
+    for (Map.Entry<PhaseTimes.Phase, Double> e : result.phaseSeconds().entrySet()) {
+      phases.append(phases.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "\"%s\": %.4f",
+          e.getKey().name().toLowerCase(Locale.ROOT), e.getValue()));
+    }
     System.out.printf(Locale.ROOT,
         "{\"case\": \"%s\", \"side\": \"java\", \"threads\": %d, \"workers\": %d, \"iterations\": %d, "
-            + "\"seconds_per_iteration\": [%s], \"peak_rss_bytes\": %d}%n",
-        kase, threads, workers, iterations, seconds, peakRssBytes());
+            + "\"seconds_per_iteration\": [%s], \"peak_rss_bytes\": %d, \"phase_seconds\": {%s}}%n",
+        kase, threads, workers, iterations, seconds, peakRssBytes(), phases);
   }
 
   /** {@code VmHWM} of {@code /proc/self/status}: the peak resident set of this process. */

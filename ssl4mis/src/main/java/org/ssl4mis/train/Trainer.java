@@ -83,8 +83,9 @@ public final class Trainer {
     this.console = console;
   }
 
-  /** The outcome of a run. */
-  public record Result(Path snapshotPath, int iterations, double bestPerformance, Path bestModel, double seconds) {}
+  /** The outcome of a run; {@code phaseSeconds}: where the loop's time went ({@link PhaseTimes}). */
+  public record Result(Path snapshotPath, int iterations, double bestPerformance, Path bestModel, double seconds,
+      Map<PhaseTimes.Phase, Double> phaseSeconds) {}
 
   /** A run stopped because the loss was not finite. */
   public static final class NonFiniteLossException extends IllegalStateException {
@@ -227,7 +228,9 @@ public final class Trainer {
           double lr;
           double lossValue;
           Map<String, Double> scalars;
+          long waitStarted = System.nanoTime();
           try (MemoryScope scope = MemoryScope.open(); BatchLoader.Batch batch = loader.next()) {
+            optimization.times().add(PhaseTimes.Phase.DATA, System.nanoTime() - waitStarted);
             if (data != null && !data.accept(batch, log::info)) {
               continue;
             }
@@ -295,14 +298,18 @@ public final class Trainer {
       } finally {
         summaries.close();
       }
-      double seconds = (System.nanoTime() - started) / 1e9;
+      long loopNanos = System.nanoTime() - started;
+      double seconds = loopNanos / 1e9;
+      PhaseTimes times = optimization.times();
+      times.add(PhaseTimes.Phase.OTHER, Math.max(0, loopNanos - times.recordedNanos()));
+      log.info(times.report());
       try {
         // the losses, learning rate and validation scores of the run as a picture (from log/ or log.txt)
         log.info("training curves: " + org.ssl4mis.evaluation.TrainingCurves.write(snapshot));
       } catch (java.io.IOException | RuntimeException e) {
         log.info("no training curves picture: " + e.getMessage()); // a picture never fails a finished run
       }
-      return new Result(snapshot, iterNum, best[0], bestModel[0], seconds);
+      return new Result(snapshot, iterNum, best[0], bestModel[0], seconds, times.seconds());
     }
   }
 

@@ -82,6 +82,9 @@ class MethodsThroughTrainerTest {
         snapshotRoot.toString(), validateEvery, 1000, extra);
     Recorder sink = new Recorder();
     Trainer.Result r = new Trainer(config, method, new PrintStream(PrintStream.nullOutputStream())).run(validator, sink);
+    double phases = r.phaseSeconds().values().stream().mapToDouble(Double::doubleValue).sum();
+    assertTrue(r.phaseSeconds().get(org.ssl4mis.train.PhaseTimes.Phase.FORWARD_LOSS) > 0, "forward time measured");
+    assertEquals(r.seconds(), phases, 0.02 * r.seconds() + 1e-3, "the phases add up to the loop's time");
     String stopAt = extra.get("stop_at");
     assertEquals(stopAt == null ? ITERATIONS : Integer.parseInt(stopAt), r.iterations());
     String lossTag = method.totalLossTag() != null ? method.totalLossTag() : sink.scalars.keySet().iterator().next();
