@@ -30,6 +30,11 @@ python_run() {
   /usr/bin/python3 "$root/benchmarks/python/whole_run.py" --ssl4mis "$ssl4mis" --case "$1" --root_path "$2" \
     --iterations "$3" --threads "$threads" --workers "$workers" | tail -1 >> "$results"
 }
+attainable() {
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" org.ssl4mis.bench.AttainableRate "$threads" \
+    | tail -1 >> "$results"
+}
+attainable
 for ((r = 1; r <= rounds; r++)); do
   echo "round $r/$rounds" >&2
   java_run uamt2d "$work/ACDC" 200
@@ -37,4 +42,5 @@ for ((r = 1; r <= rounds; r++)); do
   java_run mt3d "$work/LA" 20
   python_run mt3d "$work/LA" 20
 done
+attainable
 python3 "$root/benchmarks/python/whole_run_table.py" "$results"

@@ -28,6 +28,37 @@ import numpy as np
 import torch
 
 
+def forward_flops(model, shape):
+    """Floating-point operations of one forward pass of `model` on a (1, *shape) input: 2 * multiply-adds of
+    every convolution, transposed convolution and linear layer (the layers that dominate; norms, activations and
+    pooling are left out), counted with forward hooks."""
+    total = [0]
+
+    def hook(module, inputs, output):
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Conv3d)):
+            per_output = module.in_channels // module.groups
+            for k in module.kernel_size:
+                per_output *= k
+            total[0] += 2 * output.numel() * per_output
+        elif isinstance(module, (torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)):
+            per_input = module.out_channels // module.groups
+            for k in module.kernel_size:
+                per_input *= k
+            total[0] += 2 * inputs[0].numel() * per_input
+        elif isinstance(module, torch.nn.Linear):
+            total[0] += 2 * output.numel() * module.in_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros((1, 1) + tuple(shape)))
+    model.train(was_training)
+    for h in handles:
+        h.remove()
+    return total[0]
+
+
 def tree_rss_bytes():
     """Resident bytes of this process and all its descendants (DataLoader workers are processes)."""
     me = os.getpid()
@@ -201,6 +232,12 @@ def main():
         for ema_param, param in zip(ema_model.parameters(), model.parameters()):
             ema_param.data.mul_(alpha).add_(param.data, alpha=1 - alpha)
 
+    # One iteration's work: the student's forward and backward (backward ~ 2x forward) on the whole batch, and
+    # the teacher's forward passes (uamt2d: the unlabelled part once, then T/2 = 4 passes over it repeated twice).
+    unlabeled_bs = batch_size - labeled_bs
+    teacher_samples = unlabeled_bs + (4 * 2 * unlabeled_bs if a.case == "uamt2d" else 0)
+    flops_per_sample = forward_flops(model, patch)
+    flops_per_iteration = flops_per_sample * (3 * batch_size + teacher_samples)
     stamps = [time.perf_counter()]
     peak = tree_rss_bytes()
     iter_num = 0
@@ -254,7 +291,8 @@ def main():
     seconds = [b - a_ for a_, b in zip(stamps, stamps[1:])]
     print(json.dumps({"case": a.case, "side": "python", "torch": torch.__version__,
                       "threads": torch.get_num_threads(), "workers": a.workers, "iterations": iterations,
-                      "seconds_per_iteration": seconds, "peak_rss_bytes": peak}))
+                      "seconds_per_iteration": seconds, "peak_rss_bytes": peak,
+                      "forward_flops_per_sample": flops_per_sample, "flops_per_iteration": flops_per_iteration}))
 
 
 if __name__ == "__main__":
