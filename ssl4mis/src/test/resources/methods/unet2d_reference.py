@@ -85,15 +85,50 @@ class UNet(nn.Module):
         return self.decoder(self.encoder(x))
 
 
-def load_unet(path):
-    """A UNet in training mode with the weights of a state-dict file, its shape read from the file."""
+class _PyramidDecoder(_Decoder):
+    """Decoder_URPC with its training-time head perturbations (dropout, FeatureDropout, FeatureNoise) left out,
+    i.e. Decoder_DS: a 3x3 head after up1, up2 and up3, resized to the input by nearest interpolation."""
+
+    def __init__(self, w, classes):
+        super().__init__(w, classes)
+        self.out_conv_dp4 = nn.Conv2d(w[4], classes, 3, padding=1)  # created, never used, as in the reference
+        self.out_conv_dp3 = nn.Conv2d(w[3], classes, 3, padding=1)
+        self.out_conv_dp2 = nn.Conv2d(w[2], classes, 3, padding=1)
+        self.out_conv_dp1 = nn.Conv2d(w[1], classes, 3, padding=1)
+
+    def forward(self, f, shape):
+        x = self.up1(f[4], f[3])
+        dp3 = F.interpolate(self.out_conv_dp3(x), shape)
+        x = self.up2(x, f[2])
+        dp2 = F.interpolate(self.out_conv_dp2(x), shape)
+        x = self.up3(x, f[1])
+        dp1 = F.interpolate(self.out_conv_dp1(x), shape)
+        x = self.up4(x, f[0])
+        return self.out_conv(x), dp1, dp2, dp3
+
+
+class UNetURPC(nn.Module):
+    """UNet_URPC without its head perturbations: (dp0, dp1, dp2, dp3)."""
+
+    def __init__(self, cin, classes, widths, dropout=(0.0, 0.0, 0.0, 0.0, 0.0)):
+        super().__init__()
+        self.encoder = _Encoder(cin, widths, dropout)
+        self.decoder = _PyramidDecoder(widths, classes)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x), x.shape[2:])
+
+
+def load_unet(path, network=None):
+    """A UNet (or `network`, e.g. UNetURPC) in training mode with the weights of a state-dict file, its shape read
+    from the file."""
     sd = torch.load(path, map_location='cpu')
     w = [sd['encoder.in_conv.conv_conv.0.weight'].shape[0]]
     for k in range(1, 5):
         w.append(sd['encoder.down%d.maxpool_conv.1.conv_conv.0.weight' % k].shape[0])
     cin = sd['encoder.in_conv.conv_conv.0.weight'].shape[1]
     classes = sd['decoder.out_conv.weight'].shape[0]
-    net = UNet(cin, classes, w)
+    net = (network or UNet)(cin, classes, w)
     net.load_state_dict(sd)
     net.train()
     return net

@@ -43,8 +43,8 @@ class LaMiniLearningTest {
   @Timeout(900)
   void meanTeacher3dLearnsOnLaMini() throws Exception {
     Path laMini = SharedData.require("la_mini");
-    VolumeValidator validator = EndToEnd.volumeValidator(laMini, new int[] {64, 64, 48}, 48, 32);
-    double untrainedDice = EndToEnd.untrained(validator, "vnet", 2, NET)[0][0];
+    VolumeValidator validator = TrainEndToEnd.volumeValidator(laMini, new int[] {64, 64, 48}, 48, 32, 2);
+    double untrainedDice = TrainEndToEnd.untrained(validator, "vnet", 2, NET)[0][0];
 
     Path models = dir.resolve("model");
     long started = System.nanoTime();
@@ -55,7 +55,7 @@ class LaMiniLearningTest {
     double seconds = (System.nanoTime() - started) / 1e9;
 
     Path snapshot = models.resolve("BraTs2019_Mean_Teacher_2/vnet");
-    List<double[]> vals = EndToEnd.validations3d(snapshot.resolve("log.txt"));
+    List<double[]> vals = TrainEndToEnd.validations3d(snapshot.resolve("log.txt"));
     assertEquals(2, vals.size());
     double best = vals.stream().mapToDouble(v -> v[1]).max().orElseThrow();
     System.out.printf(Locale.ROOT, "MT 3D on la_mini: untrained Dice %.4f, validation %s, %d iterations in %.0f s%n",

@@ -43,14 +43,14 @@ class Methods3dEndToEndTest {
   static void syntheticLa() throws Exception {
     data = dir.resolve("LA");
     assertEquals(0, Main.run("synth", "la", "--out", data.toString(), "--cases", "6", "--seed", "1", "--size", "112,112,80"));
-    validator = EndToEnd.volumeValidator(data, new int[] {48, 48, 32}, 32, 24);
+    validator = TrainEndToEnd.volumeValidator(data, new int[] {48, 48, 32}, 32, 24, 2);
   }
 
   @ParameterizedTest
   @CsvSource({"supervised, 20, BraTs2019_Fully_Supervised/vnet", "mt, 20, BraTs2019_Mean_Teacher_2/vnet"})
   @Timeout(600)
   void methodLearnsOnSyntheticLa(String name, int iterations, String snapshotFolder) throws Exception {
-    double untrainedDice = EndToEnd.untrained(validator, "vnet", 2, NET)[0][0];
+    double untrainedDice = TrainEndToEnd.untrained(validator, "vnet", 2, NET)[0][0];
 
     Path models = dir.resolve("model-" + name);
     long started = System.nanoTime();
@@ -62,7 +62,7 @@ class Methods3dEndToEndTest {
     double seconds = (System.nanoTime() - started) / 1e9;
 
     Path snapshot = models.resolve(snapshotFolder);
-    List<double[]> vals = EndToEnd.validations3d(snapshot.resolve("log.txt"));
+    List<double[]> vals = TrainEndToEnd.validations3d(snapshot.resolve("log.txt"));
     assertEquals(2, vals.size(), "two validations");
     double best = vals.stream().mapToDouble(v -> v[1]).max().orElseThrow();
     System.out.printf(Locale.ROOT, "%s 3D on synthetic LA: untrained Dice %.4f, validation %s, %d iterations in %.0f s%n",

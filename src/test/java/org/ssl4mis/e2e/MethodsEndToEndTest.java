@@ -68,7 +68,7 @@ class MethodsEndToEndTest {
   @Timeout(600)
   void methodLearnsOnSyntheticAcdc(String name, int iterations) throws Exception {
     String model = Methods.create(name).defaults(2).getOrDefault("model", "unet");
-    double untrainedDice = mean(EndToEnd.untrained(validator, model, 4, WIDTHS));
+    double untrainedDice = mean(TrainEndToEnd.untrained(validator, model, 4, WIDTHS));
 
     Path models = dir.resolve("model-" + name);
     long started = System.nanoTime();
@@ -87,7 +87,7 @@ class MethodsEndToEndTest {
     List<String> lines = Files.readAllLines(log);
     assertTrue(lines.stream().anyMatch(l -> l.contains("iteration " + iterations + " : ")), "one line per iteration");
     assertTrue(lines.stream().noneMatch(l -> l.toLowerCase(Locale.ROOT).contains("nan")), "no NaN in " + log);
-    Map<String, Double> best = EndToEnd.bestDice2d(log);
+    Map<String, Double> best = TrainEndToEnd.bestDice2d(log);
     System.out.printf(Locale.ROOT, "%s 2D on synthetic ACDC: untrained Dice %.4f, best validation %s, %d iterations in %.0f s%n",
         name, untrainedDice, best, iterations, seconds);
     assertEquals(name.equals("rdrop") ? List.of("model1_", "model2_") : List.of(""), new ArrayList<>(best.keySet()));

@@ -9,12 +9,12 @@ import java.util.Map;
 import org.ssl4mis.data.CaseDataset;
 import org.ssl4mis.data.DatasetLayout;
 import org.ssl4mis.data.Split;
-import org.ssl4mis.data.Volume;
 import org.ssl4mis.data.synth.AcdcPhantoms;
-import org.ssl4mis.inference.SliceInference;
+import org.ssl4mis.evaluation.PredictionFiles;
+import org.ssl4mis.evaluation.TestReport;
+import org.ssl4mis.evaluation.TestRun;
+import org.ssl4mis.evaluation.TrainingCurves;
 import org.ssl4mis.io.Checkpoints;
-import org.ssl4mis.metrics.EmptyMaskException;
-import org.ssl4mis.metrics.SegmentationMetrics;
 import org.ssl4mis.networks.Networks;
 import org.ssl4mis.runtime.NativeRuntime;
 import org.ssl4mis.train.EventSummarySink;
@@ -26,12 +26,10 @@ import org.ssl4mis.train.methods.UncertaintyAwareMeanTeacher;
 /**
  * {@code ssl4mis demo}: the whole path in a few minutes on a CPU. Makes a small synthetic ACDC-like set,
  * trains UA-MT 2D on it (the reference script's loop, shorter and with smaller patches), evaluates the best
- * model slice by slice on the test cases (Dice, HD95 per class, as {@code test_2D_fully.py}), and says where
- * the checkpoint, the log and the TensorBoard files are.
+ * model slice by slice on the test cases as {@code ssl4mis test} does (metrics, NIfTI files, pictures), draws
+ * the training curves, and says where all of it is.
  */
 final class DemoCommand implements Command {
-  private static final String[] CLASSES = {"RV", "Myo", "LV"};
-
   @Override
   public String name() {
     return "demo";
@@ -39,7 +37,7 @@ final class DemoCommand implements Command {
 
   @Override
   public String summary() {
-    return "synthetic ACDC-like data, a few minutes of UA-MT training, test Dice/HD95";
+    return "synthetic ACDC-like data, a few minutes of UA-MT training, test metrics and pictures";
   }
 
   @Override
@@ -92,41 +90,26 @@ final class DemoCommand implements Command {
     Path modelFile = r.bestModel() != null ? r.bestModel() : config.snapshotPath().resolve("iter_" + iterations + ".pth");
     Networks.Network net = Networks.create("unet", 1, 4);
     Checkpoints.loadInto(net.module(), modelFile);
-    net.module().eval();
+    org.bytedeco.pytorch.Device torchDevice = new org.bytedeco.pytorch.Device(device);
+    net.module().to(torchDevice, false);
     CaseDataset test = CaseDataset.open(layout, Split.TEST, Integer.MAX_VALUE, 4, false);
-    double[][] sum = new double[3][2];
-    int[] counted = new int[3];
-    for (int i = 0; i < test.size(); i++) {
-      Volume v = test.get(i);
-      long[] prediction = SliceInference.predict(net, v, new int[] {128, 128}, 16, new org.bytedeco.pytorch.Device(device));
-      for (int c = 1; c < 4; c++) {
-        boolean[] p = new boolean[prediction.length];
-        boolean[] g = new boolean[prediction.length];
-        for (int j = 0; j < p.length; j++) {
-          p[j] = prediction[j] == c;
-          g[j] = v.labelAt(j) == c;
-        }
-        try {
-          double[] m = SegmentationMetrics.test2DFully(p, g, v.shape());
-          sum[c - 1][0] += m[0];
-          sum[c - 1][1] += m[1];
-          counted[c - 1]++;
-        } catch (EmptyMaskException e) {
-          // test_2D_fully.py would stop here (medpy raises on an empty mask); the demo skips the class for the case
-        }
-      }
-    }
-    out.printf(Locale.ROOT, "%ntest set (%d cases), as test_2D_fully.py computes it:%n%-6s %-8s %-8s%n", test.size(), "class",
-        "dice", "hd95");
-    for (int c = 0; c < 3; c++) {
-      out.printf(Locale.ROOT, "%-6s %-8s %-8s%n", CLASSES[c], counted[c] == 0 ? "n/a" : String.format(Locale.ROOT, "%.3f", sum[c][0] / counted[c]),
-          counted[c] == 0 ? "n/a" : String.format(Locale.ROOT, "%.2f", sum[c][1] / counted[c]));
-    }
     Path snapshot = config.snapshotPath();
+    Path predictions = snapshot.getParent().resolve("unet_predictions");
+    TestRun.Settings settings = new TestRun.Settings(4, TestReport.defaultClassNames(4), new int[] {128, 128}, 16, null,
+        torchDevice, PredictionFiles.referenceSpacing(PredictionFiles.Style.SLICES_2D), false, predictions, true, 4);
+    out.printf(Locale.ROOT, "%ntesting on %d cases (slice by slice, as test_2D_fully.py)%n", test.size());
+    TestRun.Result tested = TestRun.run(net, test, settings, o.getFlag("quiet") ? null : out);
+    out.println();
+    out.print(tested.report().summary());
+    Path curves = TrainingCurves.write(snapshot);
     out.println();
     out.println("checkpoint   " + modelFile + " (torch.load + load_state_dict in Python; bin/ssl4mis ckpt inspect)");
     out.println("log          " + snapshot.resolve("log.txt"));
     out.println("tensorboard  " + snapshot.resolve("log") + " (tensorboard --logdir " + snapshot.resolve("log") + ")");
+    out.println("curves       " + curves);
+    out.println("metrics      " + tested.csv() + " and " + tested.summary());
+    out.println("predictions  " + predictions.resolve("{case}_pred.nii.gz") + ", _img, _gt");
+    out.println("pictures     " + predictions.resolve("{case}_overlay.png") + " (ground truth and prediction contours)");
     out.println("data         " + data + " (bin/ssl4mis check-data " + data + ")");
     return 0;
   }

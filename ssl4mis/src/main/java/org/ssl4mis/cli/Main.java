@@ -15,7 +15,7 @@ public final class Main {
   private final Map<String, Command> commands = new LinkedHashMap<>();
 
   Main() {
-    for (Command c : List.of(new DemoCommand(), new TrainCommand(), new SynthCommand(), new PrepareCommand(), new CheckDataCommand(), new CkptCommand(), new ParityCommand(),
+    for (Command c : List.of(new DemoCommand(), new TrainCommand(), new TestCommand(), new CurvesCommand(), new SynthCommand(), new PrepareCommand(), new CheckDataCommand(), new CkptCommand(), new ParityCommand(),
         new DoctorCommand())) {
       commands.put(c.name(), c);
     }
@@ -56,13 +56,13 @@ public final class Main {
         return 0;
       }
       return command.run(options.parse(rest), out);
-    } catch (UsageException e) {
+    } catch (HintedException e) {
       err.println("ssl4mis " + command.name() + ": " + e.getMessage());
       err.println("hint: " + e.hint());
       if (verbose) {
         e.printStackTrace(err);
       }
-      return 2;
+      return e instanceof UsageException ? 2 : 1;
     } catch (Exception | Error e) {
       String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
       int nl = message.indexOf('\n');
@@ -73,6 +73,11 @@ public final class Main {
       }
       return 1;
     }
+  }
+
+  /** The subcommands' names, in the order of the usage text. */
+  java.util.Set<String> commandNames() {
+    return java.util.Collections.unmodifiableSet(commands.keySet());
   }
 
   String usage() {

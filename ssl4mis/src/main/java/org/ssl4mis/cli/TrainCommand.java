@@ -34,8 +34,9 @@ import org.ssl4mis.train.VolumeValidator;
  * SSL4MIS 3D scripts' values are BraTS's.
  *
  * <p>2D validation is {@link SliceValidator} ({@code val_2D.test_single_volume}): slices zoomed to
- * {@code --val_patch_size}, by default the function's 256x256, which the scripts never override (a network trained
- * on smaller patches then sees its structures larger than in training).
+ * {@code --val_patch_size}, by default the script's ({@link Method#validationPatchSize}: the function's 256x256,
+ * which most scripts never override, so a network trained on smaller patches sees its structures larger than in
+ * training).
  *
  * <p>3D validation is {@link VolumeValidator} ({@code val_3D.test_all_case}) with the training patch,
  * {@code --stride_xy 64 --stride_z 64} as the scripts pass, and {@code --sw_batch_size} windows per network call.
@@ -54,42 +55,30 @@ public final class TrainCommand implements Command {
   /** Keys of method defaults that are ordinary options of this command (the rest go to {@code extra}). */
   private static final java.util.Set<String> COMMON_KEYS = java.util.Set.of("root_path", "exp", "model", "max_iterations",
       "batch_size", "deterministic", "base_lr", "patch_size", "seed", "num_classes", "labeled_bs", "labeled_num",
-      "labeled_slices", "ema_decay", "consistency_type", "consistency", "consistency_rampup", "sampler", "snapshot_name");
+      "labeled_slices", "ema_decay", "consistency_type", "consistency", "consistency_rampup", "sampler", "snapshot_name", "stride_xy", "stride_z");
 
   @Override
   public Options options() {
-    return new Options(name())
-        .option("method", "uamt", "training method: " + String.join(", ", Methods.names()))
-        .option("dim", "2", "2 (slices) or 3 (volumes)")
-        .option("root_path", "../data/ACDC", "dataset folder (ACDC, LA or BraTS layout; 3D default ../data/BraTS2019)")
-        .option("exp", null, "experiment name (default: the method's, e.g. ACDC/Uncertainty_Aware_Mean_Teacher)")
-        .option("model", "unet", "network name of net_factory / net_factory_3d (3D default unet_3D)")
+    return runOptions(new Options(name()))
         .option("max_iterations", "30000", "iterations to train")
         .option("batch_size", "24", "images per batch (3D default 4; fully supervised 2)")
         .option("deterministic", "1", "1: deterministic algorithms and cuDNN")
         .option("base_lr", "0.01", "SGD learning rate before the poly decay")
-        .option("patch_size", "256,256", "network input size (3D default 96,96,96; on LA 112,112,80)")
         .option("seed", "1337", "random seed")
-        .option("num_classes", "4", "output classes (3D default 2)")
         .option("labeled_bs", "12", "labelled images per batch (3D default 2)")
-        .option("labeled_num", null, "labelled patients (2D, via the reference's table) or volumes (3D; default 25, on LA 16)")
         .option("labeled_slices", "0", "labelled slices directly (2D; overrides the table)")
         .option("ema_decay", "0.99", "EMA decay of the teacher")
         .option("consistency_type", "mse", "consistency loss type")
         .option("consistency", "0.1", "consistency weight at the end of the ramp-up")
         .option("consistency_rampup", "200.0", "ramp-up length (in units of 150 iterations)")
-        .option("device", "auto", "cpu, cuda, cuda:N or auto")
         .option("workers", "4", "data loader threads")
-        .option("threads", "0", "intra-op threads (0: all cores)")
-        .option("snapshot_root", "../model", "where model/{exp}_{labeled_num}_labeled/{model} goes")
         .option("validate_every", "200", "validation period in iterations")
         .option("save_every", "3000", "iter_N.pth period in iterations")
-        .option("model_options", "", "network constructor arguments by Python name, e.g. feature_chns=4,8,16,32,64;dropout=0,0,0,0,0")
-        .option("val_patch_size", "256,256", "2D validation: slices are zoomed to this H,W for the network (256,256: "
-            + "test_single_volume's default, which the scripts use whatever --patch_size; pass the training patch when "
-            + "training on a smaller one)")
-        .option("stride_xy", "64", "3D validation: sliding-window step along the first two axes")
-        .option("stride_z", "64", "3D validation: sliding-window step along the third axis")
+        .option("val_patch_size", "", "2D validation: slices are zoomed to this H,W for the network (default: the "
+            + "script's, test_single_volume's 256,256 whatever --patch_size; pass the training patch when training on a "
+            + "smaller one)")
+        .option("stride_xy", "64", "3D validation: sliding-window step along the first two axes (ict: 32)")
+        .option("stride_z", "64", "3D validation: sliding-window step along the third axis (ict: 32)")
         .option("sw_batch_size", "1", "3D validation: windows per network call (1 = the reference)")
         .option("extra", "", "method options and reference-bug fixes, name=value;name=value (see the method's Javadoc)")
         .option("stop_at", "0", "stop after this iteration, saving training_state.pth (continue with --resume)")
@@ -97,41 +86,95 @@ public final class TrainCommand implements Command {
         .flag("quiet", "no progress bar or console log lines (log.txt is still written)");
   }
 
-  @Override
-  public int run(Options o, PrintStream out) throws Exception {
+  /**
+   * The options that say which run it is and where it runs, shared with {@code test} so that both resolve
+   * them the same way ({@link #runSettings}) and {@code test} finds what {@code train} wrote.
+   */
+  static Options runOptions(Options options) {
+    return options
+        .option("method", "uamt", "training method: " + String.join(", ", Methods.names()))
+        .option("dim", "2", "2 (slices) or 3 (volumes)")
+        .option("root_path", "../data/ACDC", "dataset folder (ACDC, LA or BraTS layout; 3D default ../data/BraTS2019)")
+        .option("exp", null, "experiment name (default: the method's, e.g. ACDC/Uncertainty_Aware_Mean_Teacher)")
+        .option("model", "unet", "network name of net_factory / net_factory_3d (3D default unet_3D)")
+        .option("model_options", "", "network constructor arguments by Python name, e.g. feature_chns=4,8,16,32,64;dropout=0,0,0,0,0")
+        .option("num_classes", "4", "output classes (3D default 2)")
+        .option("labeled_num", null, "labelled patients (2D, via the reference's table) or volumes (3D; default 25, on LA 16)")
+        .option("patch_size", "256,256", "network input size (3D default 96,96,96; on LA 112,112,80)")
+        .option("snapshot_root", "../model", "where model/{exp}_{labeled_num}_labeled/{model} goes")
+        .option("device", "auto", "cpu, cuda, cuda:N or auto")
+        .option("threads", "0", "intra-op threads (0: all cores)");
+  }
+
+  /**
+   * What a run with these options is, resolved as {@code train} resolves it (given option, LA default, method
+   * default, common 3D default, option default): the method, dimension, dataset, names and patch. The
+   * {@code test} command finds a run's snapshot folder with it, declaring the same option names.
+   */
+  record RunSettings(Method method, int dim, String rootPath, DatasetLayout layout, Map<String, String> methodDefaults, String exp,
+      String model, int labeledNum, int numClasses, int[] patchSize, String snapshotName) {
+    /** {@link TrainConfig#snapshotPath(String, String, int, String, String)} of these settings. */
+    Path snapshotPath(String snapshotRoot) {
+      return TrainConfig.snapshotPath(snapshotRoot, exp, labeledNum, model, snapshotName);
+    }
+  }
+
+  static RunSettings runSettings(Options o, String command) throws org.ssl4mis.data.DataException {
+    String help = "ssl4mis " + command + " --help";
     Method method;
     try {
       method = Methods.create(o.get("method"));
     } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage(), "ssl4mis train --help");
+      throw new UsageException(e.getMessage(), help);
     }
     int dim = o.getInt("dim");
     if (dim != 2 && dim != 3) {
       throw new UsageException("--dim " + dim + " is neither 2 nor 3", "use --dim 2 (slices) or --dim 3 (volumes)");
     }
-    int[] valPatchSize = valPatchSize(o.get("val_patch_size"));
     Map<String, String> methodDefaults;
     try {
       methodDefaults = method.defaults(dim);
     } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage(), "the methods with 3D scripts are supervised, mt and uamt");
+      throw new UsageException(e.getMessage(), "the methods with " + dim + "D scripts are "
+          + String.join(", ", methodsFor(dim)));
     }
     String rootPath = resolve(o, "root_path", methodDefaults, dim, null);
     DatasetLayout layout = DatasetLayout.detect(Path.of(rootPath));
     if ((dim == 2) != layout.isTwoDimensional()) {
       throw new UsageException("--dim " + dim + " does not fit the " + layout, dim == 3
-          ? "3D training reads the LA or BraTS layout; use --dim 2 for ACDC"
+          ? "3D reads the LA or BraTS layout; use --dim 2 for ACDC"
           : "use --dim 3 for the LA and BraTS layouts");
     }
     DatasetLayout.Kind kind = layout.kind();
     String exp = o.isSet("exp") ? o.get("exp")
         : methodDefaults.getOrDefault("exp", (dim == 3 ? "BraTs2019_" : "ACDC/") + method.name());
-    TrainConfig config;
     try {
       int labeledNum = Integer.parseInt(o.isSet("labeled_num") ? o.get("labeled_num").strip()
           : resolve(o, "labeled_num", methodDefaults, dim, kind, "7"));
       int[] patch = Arrays.stream(resolve(o, "patch_size", methodDefaults, dim, kind).replace("[", "").replace("]", "")
           .split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
+      if (patch.length != dim) {
+        throw new UsageException("--patch_size " + Arrays.toString(patch) + " must have " + dim + " sides in " + dim + "D", help);
+      }
+      String snapshotName = methodDefaults.getOrDefault("snapshot_name", dim == 3 ? COMMON_3D.get("snapshot_name") : null);
+      return new RunSettings(method, dim, rootPath, layout, methodDefaults, exp, resolve(o, "model", methodDefaults, dim, kind),
+          labeledNum, integer(o, "num_classes", methodDefaults, dim, kind, help), patch, snapshotName);
+    } catch (NumberFormatException e) {
+      throw new UsageException("a numeric option has a value that is not a number: " + e.getMessage(), help);
+    }
+  }
+
+  @Override
+  public int run(Options o, PrintStream out) throws Exception {
+    int[] valPatchSize = o.get("val_patch_size").isBlank() ? null : valPatchSize(o.get("val_patch_size"));
+    RunSettings run = runSettings(o, name());
+    Method method = run.method();
+    int dim = run.dim();
+    Map<String, String> methodDefaults = run.methodDefaults();
+    DatasetLayout layout = run.layout();
+    DatasetLayout.Kind kind = layout.kind();
+    TrainConfig config;
+    try {
       Map<String, String> extra = new LinkedHashMap<>();
       extra.put("model_options", o.get("model_options"));
       extra.put("stop_at", o.get("stop_at"));
@@ -153,12 +196,12 @@ public final class TrainCommand implements Command {
       // Labelled-only sampling (the fully supervised scripts) has no unlabelled part: the whole batch is labelled.
       int labeledBs = "labeled".equals(extra.get("sampler")) && !o.isSet("labeled_bs") ? batchSize
           : integer(o, "labeled_bs", methodDefaults, dim, kind);
-      config = new TrainConfig(method.name(), dim, rootPath, exp, resolve(o, "model", methodDefaults, dim, kind),
+      config = new TrainConfig(method.name(), dim, run.rootPath(), run.exp(), run.model(),
           integer(o, "max_iterations", methodDefaults, dim, kind), batchSize,
           integer(o, "deterministic", methodDefaults, dim, kind) != 0,
-          Double.parseDouble(resolve(o, "base_lr", methodDefaults, dim, kind)), patch, o.getLong("seed"),
-          integer(o, "num_classes", methodDefaults, dim, kind), labeledBs,
-          labeledNum, o.getInt("labeled_slices"), Double.parseDouble(resolve(o, "ema_decay", methodDefaults, dim, kind)),
+          Double.parseDouble(resolve(o, "base_lr", methodDefaults, dim, kind)), run.patchSize(), o.getLong("seed"),
+          run.numClasses(), labeledBs,
+          run.labeledNum(), o.getInt("labeled_slices"), Double.parseDouble(resolve(o, "ema_decay", methodDefaults, dim, kind)),
           resolve(o, "consistency_type", methodDefaults, dim, kind),
           Double.parseDouble(resolve(o, "consistency", methodDefaults, dim, kind)),
           Double.parseDouble(resolve(o, "consistency_rampup", methodDefaults, dim, kind)), o.get("device"),
@@ -177,14 +220,17 @@ public final class TrainCommand implements Command {
     if (dim == 3) {
       SlidingWindow.Config window;
       try {
-        window = SlidingWindow.Config.of(config.patchSize(), o.getInt("stride_xy"), o.getInt("stride_z"), config.numClasses())
+        // the scripts' stride (ict 3D: 32), unless given
+        window = SlidingWindow.Config.of(config.patchSize(), integer(o, "stride_xy", methodDefaults, dim, kind),
+            integer(o, "stride_z", methodDefaults, dim, kind), config.numClasses())
             .withBatchSize(o.getInt("sw_batch_size"));
       } catch (IllegalArgumentException e) {
         throw new UsageException(e.getMessage(), "ssl4mis train --help");
       }
       validator = new VolumeValidator(val, window, device);
     } else {
-      validator = new SliceValidator(val, config.numClasses(), valPatchSize, device);
+      validator = new SliceValidator(val, config.numClasses(),
+          valPatchSize != null ? valPatchSize : method.validationPatchSize(config), device);
     }
     Trainer.Result r = new Trainer(config, method, out).run(validator,
         new EventSummarySink(config.snapshotPath().resolve("log")));
@@ -199,15 +245,28 @@ public final class TrainCommand implements Command {
 
   @Override
   public List<String> helpNotes() {
-    return List.of("", "Snapshot folder: {snapshot_root}/{exp}_{labeled_num}_labeled/{model} (3D: {exp}_{labeled_num}/{model},",
+    String[] lines = {"", "Snapshot folder: {snapshot_root}/{exp}_{labeled_num}_labeled/{model} (3D: {exp}_{labeled_num}/{model},",
         "3D fully supervised: {exp}/{model}, as the scripts name them) with log.txt, log/ (TensorBoard),",
         "iter_{n}_dice_{d}.pth and {model}_best_model.pth on improvement, iter_{n}.pth every save_every iterations.",
         "3D (--dim 3, LA or BraTS layout): defaults of the SSL4MIS *_3D.py scripts (unet_3D, batch 4 with 2 labelled,",
         "patch 96,96,96, 25 labelled volumes, 2 classes; on LA UA-MT's patch 112,112,80 and 16 volumes), validation by",
-        "sliding window (val_3D.test_all_case) with --stride_xy/--stride_z 64. Small networks: --model vnet --model_options n_filters=4.");
+        "sliding window (val_3D.test_all_case) with --stride_xy/--stride_z 64. Small networks: --model vnet --model_options n_filters=4."};
+    List<String> notes = new java.util.ArrayList<>(List.of(lines));
+    notes.add("");
+    notes.add("Each method's script and the defaults it sets (over the options' own), by --dim:");
+    for (String name : Methods.names()) {
+      Method method = Methods.create(name);
+      for (int dim : new int[] {2, 3}) {
+        if (methodsFor(dim).contains(name)) {
+          notes.add("  " + name + " --dim " + dim + ": " + method.referenceScript(dim) + " "
+              + new java.util.TreeMap<>(method.defaults(dim)));
+        }
+      }
+    }
+    return notes;
   }
 
-  /** {@code --val_patch_size H,W}: two positive integers. */
+  /** {@code --val_patch_size H,W}: two positive integers (blank: the method's {@link Method#validationPatchSize}). */
   private static int[] valPatchSize(String text) {
     String[] parts = text.replace("[", "").replace("]", "").split(",");
     try {
@@ -262,11 +321,30 @@ public final class TrainCommand implements Command {
   }
 
   private static int integer(Options o, String name, Map<String, String> methodDefaults, int dim, DatasetLayout.Kind kind) {
+    return integer(o, name, methodDefaults, dim, kind, "ssl4mis train --help");
+  }
+
+  private static int integer(Options o, String name, Map<String, String> methodDefaults, int dim, DatasetLayout.Kind kind,
+      String hint) {
     String v = resolve(o, name, methodDefaults, dim, kind);
     try {
       return Integer.parseInt(v.strip());
     } catch (NumberFormatException e) {
-      throw new UsageException("--" + name + " expects an integer, got '" + v + "'", "ssl4mis train --help");
+      throw new UsageException("--" + name + " expects an integer, got '" + v + "'", hint);
     }
+  }
+
+  /** The methods whose reference has a script for {@code dim} (their {@code defaults(dim)} does not refuse it). */
+  static List<String> methodsFor(int dim) {
+    List<String> names = new java.util.ArrayList<>();
+    for (String name : Methods.names()) {
+      try {
+        Methods.create(name).defaults(dim);
+        names.add(name);
+      } catch (IllegalArgumentException e) {
+        // no script for this dimension
+      }
+    }
+    return names;
   }
 }

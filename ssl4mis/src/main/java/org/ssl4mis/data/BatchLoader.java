@@ -4,7 +4,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -38,21 +40,56 @@ public final class BatchLoader implements AutoCloseable {
   }
 
   /**
-   * A batch: images {@code (B, 1, *patch)} float32 and labels {@code (B, *patch)} int64, on the loader's
-   * device, with the dataset indices and case names it came from.
+   * A transform that makes more than one image of a sample (FixMatch's weak and strong views) and may depend
+   * on the batch's number (CTAugment's policy of the epoch the batch belongs to). Called on loader threads.
    */
-  public record Batch(long number, Tensor image, Tensor label, int[] indices, List<String> names)
-      implements AutoCloseable {
+  @FunctionalInterface
+  public interface SampleTransform {
+    Sample apply(Volume v, long batchNumber, SplittableRandom random);
+  }
+
+  /**
+   * A transformed sample: the image and label that become {@link Batch#image()} and {@link Batch#label()}, and
+   * further images of the same shape by name (e.g. {@code image_strong}), batched into {@link Batch#extras()}.
+   */
+  public record Sample(Volume volume, Map<String, float[]> extraImages) {
+    public Sample {
+      extraImages = Map.copyOf(extraImages);
+      for (Map.Entry<String, float[]> e : extraImages.entrySet()) {
+        if (e.getValue().length != volume.voxels()) {
+          throw new IllegalArgumentException("extra image '" + e.getKey() + "' of " + volume.name() + " has "
+              + e.getValue().length + " values, the sample " + volume.voxels());
+        }
+      }
+    }
+  }
+
+  /**
+   * A batch: images {@code (B, 1, *patch)} float32 and labels {@code (B, *patch)} int64, on the loader's
+   * device, with the dataset indices and case names it came from, and any extra images of the samples by name
+   * ({@code (B, 1, *patch)} float32; empty for plain transforms).
+   */
+  public record Batch(long number, Tensor image, Tensor label, int[] indices, List<String> names,
+      Map<String, Tensor> extras) implements AutoCloseable {
+    public Batch {
+      extras = Map.copyOf(extras);
+    }
+
+    public Batch(long number, Tensor image, Tensor label, int[] indices, List<String> names) {
+      this(number, image, label, indices, names, Map.of());
+    }
+
     @Override
     public void close() {
       image.close();
       label.close();
+      extras.values().forEach(Tensor::close);
     }
   }
 
   private final CaseDataset dataset;
   private final Iterator<int[]> indexBatches;
-  private final Transform transform;
+  private final SampleTransform transform;
   private final long seed;
   private final Device device;
   private final ExecutorService workers;
@@ -77,6 +114,13 @@ public final class BatchLoader implements AutoCloseable {
    */
   public BatchLoader(CaseDataset dataset, Iterator<int[]> indexBatches, Transform transform, long seed, int workers,
       int prefetch, Device device, long firstBatchNumber) {
+    this(dataset, indexBatches, (SampleTransform) (v, number, r) -> new Sample(transform.apply(v, r), Map.of()), seed,
+        workers, prefetch, device, firstBatchNumber);
+  }
+
+  /** A loader whose samples may carry extra images ({@link SampleTransform}). */
+  public BatchLoader(CaseDataset dataset, Iterator<int[]> indexBatches, SampleTransform transform, long seed,
+      int workers, int prefetch, Device device, long firstBatchNumber) {
     if (workers < 0 || prefetch < 1) {
       throw new IllegalArgumentException("workers must be >= 0 and prefetch >= 1, got " + workers + " and " + prefetch);
     }
@@ -130,6 +174,11 @@ public final class BatchLoader implements AutoCloseable {
     }
   }
 
+  /** The number of the batch {@link #next()} returns next. */
+  public long nextNumber() {
+    return workers == null || ahead.isEmpty() ? submitted : submitted - ahead.size();
+  }
+
   private void fill() {
     while (ahead.size() < depth && indexBatches.hasNext()) {
       long number = submitted++;
@@ -140,13 +189,21 @@ public final class BatchLoader implements AutoCloseable {
 
   private Batch make(long number, int[] indices) throws DataException {
     List<Volume> samples = new ArrayList<>(indices.length);
+    List<Map<String, float[]>> extraImages = new ArrayList<>(indices.length);
     List<String> names = new ArrayList<>(indices.length);
     for (int p = 0; p < indices.length; p++) {
       Volume v = dataset.get(indices[p]);
       SplittableRandom random = new SplittableRandom(NativeRuntime.mix(seed, "sample/" + number + "/" + p));
-      Volume t = transform.apply(v, random);
-      samples.add(t);
+      Sample t = transform.apply(v, number, random);
+      samples.add(t.volume());
+      extraImages.add(t.extraImages());
       names.add(v.name());
+    }
+    for (Map<String, float[]> e : extraImages) {
+      if (!e.keySet().equals(extraImages.getFirst().keySet())) {
+        throw new IllegalStateException("samples of one batch must have the same extra images; got "
+            + extraImages.getFirst().keySet() + " and " + e.keySet());
+      }
     }
     int[] shape = samples.getFirst().shape();
     for (Volume s : samples) {
@@ -174,20 +231,31 @@ public final class BatchLoader implements AutoCloseable {
       imageShape[i + 2] = shape[i];
       labelShape[i + 1] = shape[i];
     }
-    // The loader thread's own scope frees every temporary; only the two batch tensors leave it.
+    // The loader thread's own scope frees every temporary; only the batch tensors leave it.
     try (MemoryScope scope = MemoryScope.open()) {
-      Tensor imageTensor = Tensors.fromFloats(image, imageShape);
-      Tensor labelTensor = Tensors.fromLongs(label, labelShape);
-      if (device.isCuda()) {
-        // Pinned host memory lets the copy to the GPU run asynchronously (libtorch's host allocator keeps the
-        // pinned block alive until the copy is done).
-        org.bytedeco.pytorch.Device d = new org.bytedeco.pytorch.Device(device.toString());
-        var format = new org.bytedeco.pytorch.MemoryFormatOptional();
-        imageTensor = imageTensor.pin_memory().to(d, DType.FLOAT32.scalarType(), true, false, format);
-        labelTensor = labelTensor.pin_memory().to(d, DType.INT64.scalarType(), true, false, format);
+      Tensor imageTensor = toDevice(Tensors.fromFloats(image, imageShape), DType.FLOAT32);
+      Tensor labelTensor = toDevice(Tensors.fromLongs(label, labelShape), DType.INT64);
+      Map<String, Tensor> extras = new LinkedHashMap<>();
+      for (String key : extraImages.getFirst().keySet()) {
+        float[] values = new float[voxels * samples.size()];
+        for (int i = 0; i < samples.size(); i++) {
+          System.arraycopy(extraImages.get(i).get(key), 0, values, i * voxels, voxels);
+        }
+        extras.put(key, scope.keep(toDevice(Tensors.fromFloats(values, imageShape), DType.FLOAT32)));
       }
-      return new Batch(number, scope.keep(imageTensor), scope.keep(labelTensor), indices.clone(), List.copyOf(names));
+      return new Batch(number, scope.keep(imageTensor), scope.keep(labelTensor), indices.clone(), List.copyOf(names),
+          extras);
     }
+  }
+
+  private Tensor toDevice(Tensor host, DType dtype) {
+    if (!device.isCuda()) {
+      return host;
+    }
+    // Pinned host memory lets the copy to the GPU run asynchronously (libtorch's host allocator keeps the
+    // pinned block alive until the copy is done).
+    org.bytedeco.pytorch.Device d = new org.bytedeco.pytorch.Device(device.toString());
+    return host.pin_memory().to(d, dtype.scalarType(), true, false, new org.bytedeco.pytorch.MemoryFormatOptional());
   }
 
   @Override

@@ -144,6 +144,9 @@ public final class Networks {
   }
 
   private static final Set<String> UNET_OPTIONS = Set.of("feature_chns", "dropout", "bilinear");
+  /** UNet_URPC's: the UNet's, and {@code perturbations} (false: no side-head perturbations while training). */
+  private static final Set<String> URPC_OPTIONS = java.util.stream.Stream.concat(UNET_OPTIONS.stream(),
+      java.util.stream.Stream.of("perturbations")).collect(java.util.stream.Collectors.toUnmodifiableSet());
   private static final Set<String> UNET3D_OPTIONS = Set.of("feature_scale", "is_deconv", "is_batchnorm");
 
   /** The names {@link #create} accepts, 2D then 3D. */
@@ -181,8 +184,8 @@ public final class Networks {
         yield new Network(name, n, n::forward);
       }
       case "unet_urpc" -> {
-        options.requireOnly(name, UNET_OPTIONS);
-        UNetURPC n = new UNetURPC(unetParams(inChannels, classes, options));
+        options.requireOnly(name, URPC_OPTIONS);
+        UNetURPC n = new UNetURPC(unetParams(inChannels, classes, options), options.bool("perturbations", true));
         yield new Network(name, n, n::forward);
       }
       case "enet" -> {

@@ -228,20 +228,29 @@ public final class UNet2dBlocks {
    * {@code Decoder_URPC}: the {@link PyramidDecoder} whose heads, in training mode only, see perturbed
    * features: element dropout with p = 0.5 after up1, {@link Perturbations#featureDropout} after up2 and
    * {@link Perturbations.FeatureNoise} after up3. In eval mode it computes exactly what {@link DecoderDS} does.
+   *
+   * <p>{@code perturbations = false} (not in the reference) leaves the heads unperturbed in training mode too:
+   * the forward pass is then deterministic, which trace tests comparing with Python need.
    */
   public static final class DecoderURPC extends PyramidDecoder {
     /** The rate of the reference's {@code Dropout(x, p=0.5)} on the coarsest head. */
     public static final double HEAD_DROPOUT_P = 0.5;
     final Perturbations.FeatureNoise featureNoise;
+    private final boolean perturbations;
 
     public DecoderURPC(UNetParams p) {
+      this(p, true);
+    }
+
+    public DecoderURPC(UNetParams p, boolean perturbations) {
       super(p);
       featureNoise = register("feature_noise", new Perturbations.FeatureNoise());
+      this.perturbations = perturbations;
     }
 
     @Override
     Tensor headInput(int level, Tensor x) {
-      if (!is_training()) {
+      if (!is_training() || !perturbations) {
         return x;
       }
       return switch (level) {

@@ -26,9 +26,17 @@ public final class UNetURPC extends JModule {
   private final UNetParams params;
 
   public UNetURPC(UNetParams params) {
+    this(params, true);
+  }
+
+  /**
+   * @param perturbations whether the side heads see their perturbations in training mode (the reference:
+   *     true); false makes the training-mode forward pass deterministic (option {@code perturbations=false})
+   */
+  public UNetURPC(UNetParams params, boolean perturbations) {
     this.params = params;
     encoder = register("encoder", new UNet2dBlocks.Encoder(params));
-    decoder = register("decoder", new UNet2dBlocks.DecoderURPC(params));
+    decoder = register("decoder", new UNet2dBlocks.DecoderURPC(params, perturbations));
   }
 
   /** {@code UNet_URPC(in_chns, class_num)} with the reference's widths and dropout rates. */

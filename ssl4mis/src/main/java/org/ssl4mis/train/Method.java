@@ -48,6 +48,42 @@ public interface Method {
   StepLoss step(TrainingContext ctx, Tensor volumeBatch, Tensor labelBatch);
 
   /**
+   * One iteration on a batch whose samples carry further images by name ({@link TrainingData}: FixMatch's
+   * {@code image_strong}); the default ignores them.
+   */
+  default StepLoss step(TrainingContext ctx, Tensor volumeBatch, Tensor labelBatch, Map<String, Tensor> extras) {
+    return step(ctx, volumeBatch, labelBatch);
+  }
+
+  /**
+   * The method's own training data (transform and batch-level steps), or null for the engine's: the 2D
+   * scripts' {@code RandomGenerator}, the 3D ones' {@code RandomRotFlip} and {@code RandomCrop}. Called once,
+   * on the training thread, before the loader starts.
+   *
+   * @param batchesPerEpoch the sampler's batches per epoch ({@code len(trainloader)})
+   */
+  default TrainingData trainingData(TrainConfig config, int batchesPerEpoch) {
+    return null;
+  }
+
+  /**
+   * The network validation evaluates for student {@code i}: the student itself, or (FixMatch-CTA) the EMA
+   * teacher; the improvement checkpoints hold the student either way.
+   */
+  default org.ssl4mis.networks.Networks.Network validatedNetwork(TrainingContext ctx, int i) {
+    return ctx.student(i);
+  }
+
+  /**
+   * The prefix of student {@code name}'s validation scalars ({@code info/{p}val_mean_dice}), validation log
+   * line and checkpoints ({@code {p}iter_{n}.pth}): empty for one student, {@code {name}_} for several; the
+   * FixMatch scripts write {@code model_} for their one network.
+   */
+  default String studentPrefix(String name, int students) {
+    return students == 1 ? "" : name + "_";
+  }
+
+  /**
    * After the optimizer steps (and the EMA update) of the iteration {@code ctx.iterNum()}, inside its memory
    * scope: where an adversarial method trains its discriminator. Returns scalars to log (may be empty).
    */
@@ -73,6 +109,39 @@ public interface Method {
     return "info/total_loss";
   }
 
+  /**
+   * The tag under which the script writes the loss a second time after its log line ({@code loss/loss} in most
+   * 3D scripts), or null where it does not.
+   */
+  default String iterationLossTag(int dim) {
+    return dim == 3 && totalLossTag() != null ? "loss/loss" : null; // CPS 3D writes neither total loss scalar
+  }
+
+  /**
+   * The script's argparse options in declaration order, as its first log line {@code Namespace(...)} lists them
+   * ({@link TrainConfig#namespace(List)}); options that are no {@link TrainConfig} field come from its extra map.
+   */
+  default List<String> scriptArguments(int dim) {
+    return dim == 3 ? TrainConfig.ARGUMENTS_3D : TrainConfig.ARGUMENTS_2D;
+  }
+
+  /**
+   * The end of the unlabelled indices {@code range(labeled_num, end)} where the script cuts the training list
+   * short (e.g. {@code --total_labeled_num}); the engine takes the smaller of this and the list's length.
+   */
+  default int unlabeledEnd(TrainConfig config) {
+    return Integer.MAX_VALUE;
+  }
+
+  /**
+   * Whether the 3D validation is reported per foreground class and as means ({@code info/val_cls_{c}_dice_score},
+   * {@code info/val_mean_dice_score}, the log line with the means), as the URPC 3D script does, rather than as
+   * class 1 alone ({@code info/val_dice_score}).
+   */
+  default boolean perClassValidation3d() {
+    return false;
+  }
+
   /** The iteration's {@code log.txt} line. */
   default String logLine(int iterNum, double loss, Map<String, Double> scalars) {
     return String.format(Locale.ROOT, "iteration %d : loss : %f, loss_ce: %f, loss_dice: %f", iterNum, loss,
@@ -85,6 +154,14 @@ public interface Method {
    */
   default String improvementCheckpointName(String prefix, int iterNum, double best) {
     return prefix + "iter_" + iterNum + "_dice_" + PythonRound.round4(best) + ".pth";
+  }
+
+  /**
+   * The slice size 2D validation resizes to: {@code test_single_volume}'s default 256x256, which the scripts
+   * keep by not passing their {@code patch_size}; cross teaching passes it (its Swin-UNet takes 224x224 only).
+   */
+  default int[] validationPatchSize(TrainConfig config) {
+    return new int[] {256, 256};
   }
 
   /** Method-owned state that {@code --resume} must restore (a discriminator, its optimizer), by name. */
@@ -102,10 +179,16 @@ public interface Method {
    *     checkpoints and validation tags when there are several
    * @param network the factory name ({@code --model}, or e.g. {@code ViT_Seg} for cross teaching)
    * @param init applied once after creation (the scripts' {@code kaiming_normal_init_weight}), or null
+   * @param options the network's constructor options ({@code name=value;...}), or null for the run's
+   *     {@code model_options} (cross teaching's Swin-UNet takes its own)
    */
-  record Student(String name, String network, Consumer<Module> init) {
+  record Student(String name, String network, Consumer<Module> init, String options) {
+    public Student(String name, String network, Consumer<Module> init) {
+      this(name, network, init, null);
+    }
+
     public static Student of(String name, String network) {
-      return new Student(name, network, null);
+      return new Student(name, network, null, null);
     }
   }
 

@@ -24,6 +24,7 @@ public final class Optimization {
   private final List<Networks.Network> students;
   private final List<Sgd> optimizers;
   private final Networks.Network ema;
+  private final PhaseTimes times = new PhaseTimes();
 
   public Optimization(TrainConfig config, Method method, List<Networks.Network> students, Networks.Network ema) {
     if (method.usesEmaModel() != (ema != null)) {
@@ -53,24 +54,42 @@ public final class Optimization {
    * loss throws before any weight changes.
    */
   public Outcome iterate(int iterNum, Tensor volumeBatch, Tensor labelBatch) {
+    return iterate(iterNum, volumeBatch, labelBatch, Map.of());
+  }
+
+  /** {@link #iterate(int, Tensor, Tensor)} on a batch with further images by name ({@link Method#step(TrainingContext, Tensor, Tensor, Map)}). */
+  public Outcome iterate(int iterNum, Tensor volumeBatch, Tensor labelBatch, Map<String, Tensor> extras) {
     TrainingContext ctx = context(iterNum);
-    Method.StepLoss step = method.step(ctx, volumeBatch, labelBatch);
+    long t0 = System.nanoTime();
+    Method.StepLoss step = extras.isEmpty() ? method.step(ctx, volumeBatch, labelBatch)
+        : method.step(ctx, volumeBatch, labelBatch, extras);
     double lossValue = step.total().item_double();
     if (!Double.isFinite(lossValue)) {
       throw new NonFiniteLoss(iterNum + 1, lossValue, step.scalarView());
     }
+    long t1 = System.nanoTime();
     for (Sgd sgd : optimizers) {
       sgd.zeroGrad();
     }
     step.total().backward();
+    long t2 = System.nanoTime();
     for (Sgd sgd : optimizers) {
       sgd.step();
     }
+    long t3 = System.nanoTime();
     if (ema != null) {
       Ema.update_ema_variables(students.get(0).module(), ema.module(), config.emaDecay(), iterNum);
     }
+    long t4 = System.nanoTime();
     Map<String, Double> scalars = new LinkedHashMap<>(step.scalarView());
     scalars.putAll(method.afterStep(ctx, volumeBatch, labelBatch, step));
+    long t5 = System.nanoTime();
+    times.add(PhaseTimes.Phase.FORWARD_LOSS, t1 - t0);
+    times.add(PhaseTimes.Phase.BACKWARD, t2 - t1);
+    times.add(PhaseTimes.Phase.OPTIMIZER, t3 - t2);
+    times.add(PhaseTimes.Phase.EMA, t4 - t3);
+    times.add(PhaseTimes.Phase.AFTER_STEP, t5 - t4);
+    times.countIteration();
     double lr = learningRateAfter(iterNum);
     for (Sgd sgd : optimizers) {
       sgd.setLearningRate(lr);
@@ -89,6 +108,11 @@ public final class Optimization {
     for (Sgd sgd : optimizers) {
       sgd.setLearningRate(lr);
     }
+  }
+
+  /** Where the iterations' time went so far (the Trainer adds data loading and the rest of its loop). */
+  public PhaseTimes times() {
+    return times;
   }
 
   public List<Networks.Network> students() {

@@ -32,7 +32,12 @@ public final class Sgd {
 
   /** {@code optimizer.zero_grad()} as PyTorch 1.13 does it by default: gradients set to zero in place. */
   public void zeroGrad() {
-    for (Tensor p : parameters.values()) {
+    zeroGrad(parameters.values());
+  }
+
+  /** Zeroes the defined gradients of {@code parameters} in place (PyTorch 1.13's default {@code zero_grad}). */
+  static void zeroGrad(Iterable<Tensor> parameters) {
+    for (Tensor p : parameters) {
       Tensor g = p.grad();
       if (g.defined()) {
         g.detach_().zero_();

@@ -2,7 +2,8 @@ package org.ssl4mis.train;
 
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -68,42 +69,106 @@ public record TrainConfig(
    * substituted).
    */
   public Path snapshotPath() {
-    String name = extra.get("snapshot_name");
-    String folder = name == null ? exp + "_" + labeledNum + "_labeled"
-        : name.replace("{exp}", exp).replace("{labeled_num}", Integer.toString(labeledNum));
+    return snapshotPath(snapshotRoot, exp, labeledNum, model, extra.get("snapshot_name"));
+  }
+
+  /**
+   * The snapshot-folder rule of {@link #snapshotPath()} for given values (the {@code test} command finds a
+   * run's checkpoints with it).
+   *
+   * @param snapshotName the folder pattern with {@code {exp}} and {@code {labeled_num}}, or null for
+   *     {@code {exp}_{labeled_num}_labeled}
+   */
+  public static Path snapshotPath(String snapshotRoot, String exp, int labeledNum, String model, String snapshotName) {
+    String folder = snapshotName == null ? exp + "_" + labeledNum + "_labeled"
+        : snapshotName.replace("{exp}", exp).replace("{labeled_num}", Integer.toString(labeledNum));
     return Path.of(snapshotRoot, folder, model);
   }
 
-  /** The arguments as the reference logs them first: {@code Namespace(root_path='...', ...)}. */
+  /** The argparse options of the 2D scripts, in declaration order ({@code train_mean_teacher_2D.py}'s). */
+  public static final List<String> ARGUMENTS_2D = List.of("root_path", "exp", "model", "max_iterations", "batch_size",
+      "deterministic", "base_lr", "patch_size", "seed", "num_classes", "labeled_bs", "labeled_num", "ema_decay",
+      "consistency_type", "consistency", "consistency_rampup");
+
+  /**
+   * The argparse options of the SSL4MIS {@code *_3D.py} scripts, in declaration order
+   * ({@code train_mean_teacher_3D.py}'s): no {@code num_classes} (hard-coded in the scripts' bodies) and no
+   * {@code labeled_slices}.
+   */
+  public static final List<String> ARGUMENTS_3D = List.of("root_path", "exp", "model", "max_iterations", "batch_size",
+      "deterministic", "base_lr", "patch_size", "seed", "labeled_bs", "labeled_num", "ema_decay", "consistency_type",
+      "consistency", "consistency_rampup");
+
+  /** {@link #ARGUMENTS_3D} with {@code keys} declared after {@code labeled_num}, as several 3D scripts add them. */
+  public static List<String> arguments3dWith(String... keys) {
+    List<String> out = new ArrayList<>(ARGUMENTS_3D);
+    out.addAll(out.indexOf("labeled_num") + 1, List.of(keys));
+    return List.copyOf(out);
+  }
+
+  /** The 2D scripts' first log line: {@link #namespace(List)} of {@link #ARGUMENTS_2D}. */
   public String namespace() {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("root_path", rootPath);
-    m.put("exp", exp);
-    m.put("model", model);
-    m.put("max_iterations", maxIterations);
-    m.put("batch_size", batchSize);
-    m.put("deterministic", deterministic ? 1 : 0);
-    m.put("base_lr", baseLr);
-    m.put("patch_size", Arrays.toString(patchSize));
-    m.put("seed", seed);
-    m.put("num_classes", numClasses);
-    m.put("labeled_bs", labeledBs);
-    m.put("labeled_num", labeledNum);
-    m.put("ema_decay", emaDecay);
-    m.put("consistency_type", consistencyType);
-    m.put("consistency", consistency);
-    m.put("consistency_rampup", consistencyRampup);
+    return namespace(ARGUMENTS_2D);
+  }
+
+  /**
+   * The arguments as a script logs them first, {@code logging.info(str(args))}: {@code Namespace(root_path='...',
+   * ...)} with {@code keys} in the script's argparse order (Python 3.9+ keeps it). Strings are quoted, the patch
+   * is a list ({@code [96, 96, 96]}); a key that is no field of this record is read from {@link #extra()} (e.g.
+   * {@code ict_alpha}, {@code total_labeled_num}), a number printed as is, anything else quoted.
+   */
+  public String namespace(List<String> keys) {
     StringBuilder sb = new StringBuilder("Namespace(");
-    boolean first = true;
-    for (Map.Entry<String, Object> e : m.entrySet()) {
-      if (!first) {
+    for (int i = 0; i < keys.size(); i++) {
+      if (i > 0) {
         sb.append(", ");
       }
-      first = false;
-      Object v = e.getValue();
-      sb.append(e.getKey()).append('=').append(v instanceof String s && !e.getKey().equals("patch_size") ? "'" + s + "'" : v);
+      sb.append(keys.get(i)).append('=').append(argumentRepr(keys.get(i)));
     }
     return sb.append(')').toString();
+  }
+
+  private String argumentRepr(String key) {
+    return switch (key) {
+      case "root_path" -> quoted(rootPath);
+      case "exp" -> quoted(exp);
+      case "model" -> quoted(model);
+      case "max_iterations" -> Integer.toString(maxIterations);
+      case "batch_size" -> Integer.toString(batchSize);
+      case "deterministic" -> deterministic ? "1" : "0";
+      case "base_lr" -> Double.toString(baseLr);
+      case "patch_size" -> Arrays.toString(patchSize);
+      case "seed" -> Long.toString(seed);
+      case "num_classes" -> Integer.toString(numClasses);
+      case "labeled_bs" -> Integer.toString(labeledBs);
+      case "labeled_num" -> Integer.toString(labeledNum);
+      case "labeled_slices" -> Integer.toString(labeledSlices);
+      case "ema_decay" -> Double.toString(emaDecay);
+      case "consistency_type" -> quoted(consistencyType);
+      case "consistency" -> Double.toString(consistency);
+      case "consistency_rampup" -> Double.toString(consistencyRampup);
+      default -> {
+        String v = extra.get(key);
+        if (v == null) {
+          throw new IllegalArgumentException("the script argument '" + key + "' is neither a training option nor in"
+              + " extra " + extra.keySet());
+        }
+        yield isNumber(v.strip()) ? v.strip() : quoted(v);
+      }
+    };
+  }
+
+  private static boolean isNumber(String s) {
+    try {
+      Double.parseDouble(s);
+      return !s.isEmpty() && Character.isDigit(s.charAt(s.length() - 1));
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
+  private static String quoted(String s) {
+    return "'" + s + "'";
   }
 
   public String describe() {

@@ -46,9 +46,19 @@ import org.ssl4mis.runtime.NativeRuntime;
  *       labelled ones;
  *   <li>validation is logged as {@code iteration N : dice_score : D hd95 : H} with the scalars
  *       {@code info/val_dice_score} and {@code info/val_hd95} (class 1: the scripts' {@code avg_metric[0, :]}),
- *       the best model is chosen on the mean Dice over the classes, and {@code loss/loss} is written every
- *       iteration; there is no {@code Total silices} line.
+ *       the best model is chosen on the mean Dice over the classes (URPC: per class and means,
+ *       {@link Method#perClassValidation3d}), and {@link Method#iterationLossTag} ({@code loss/loss}) is written
+ *       every iteration where the script does; there is no {@code Total silices} line;
+ *   <li>the first log line is the script's {@code Namespace(...)} ({@link Method#scriptArguments}), and the
+ *       unlabelled volumes stop at {@link Method#unlabeledEnd} where the script cuts them short.
  * </ul>
+ *
+ * <p>A method with its own training data ({@link Method#trainingData}: FixMatch's weak and strong views,
+ * CTAugment's per-epoch policies) supplies the per-sample transform, whose extra images reach
+ * {@link Method#step(TrainingContext, Tensor, Tensor, Map)}, and its script's batch-level steps: before a
+ * batch is fetched (an epoch boundary), whether to train on it (a script's {@code continue}) and after the step.
+ * {@link Method#validatedNetwork} and {@link Method#studentPrefix} let a script validate its teacher and name
+ * its files {@code model_...}.
  *
  * <p>Settings the command line passes in {@link TrainConfig#extra()} besides {@code model_options} and
  * {@code stop_at}:
@@ -73,8 +83,9 @@ public final class Trainer {
     this.console = console;
   }
 
-  /** The outcome of a run. */
-  public record Result(Path snapshotPath, int iterations, double bestPerformance, Path bestModel, double seconds) {}
+  /** The outcome of a run; {@code phaseSeconds}: where the loop's time went ({@link PhaseTimes}). */
+  public record Result(Path snapshotPath, int iterations, double bestPerformance, Path bestModel, double seconds,
+      Map<PhaseTimes.Phase, Double> phaseSeconds) {}
 
   /** A run stopped because the loss was not finite. */
   public static final class NonFiniteLossException extends IllegalStateException {
@@ -103,11 +114,12 @@ public final class Trainer {
     }
   }
 
+  @SuppressWarnings("try") // the method's training data is a resource only to be closed before the loader
   private Result train(org.ssl4mis.runtime.Device device, Validator validator, SummarySink summaries) throws Exception {
     Path snapshot = config.snapshotPath();
     Files.createDirectories(snapshot);
     try (TrainLog log = new TrainLog(snapshot.resolve("log.txt"), config.quiet() ? null : console)) {
-      log.info(config.namespace());
+      log.info(config.namespace(method.scriptArguments(config.dim())));
       Device torchDevice = new Device(device.toString());
 
       Networks.Options netOptions = Networks.Options.parse(config.extra().getOrDefault("model_options", ""));
@@ -115,7 +127,8 @@ public final class Trainer {
       List<String> names = TrainingState.names(studentSpecs);
       List<Networks.Network> students = new ArrayList<>();
       for (Method.Student spec : studentSpecs) {
-        Networks.Network net = Networks.create(spec.network(), 1, config.numClasses(), netOptions);
+        Networks.Network net = Networks.create(spec.network(), 1, config.numClasses(),
+            spec.options() == null ? netOptions : Networks.Options.parse(spec.options()));
         if (spec.init() != null) {
           spec.init().accept(net.module());
         }
@@ -143,10 +156,11 @@ public final class Trainer {
       int limit = labeledOnly && threeD ? Math.max(1, config.labeledNum()) : Integer.MAX_VALUE;
       CaseDataset train = CaseDataset.open(layout, Split.TRAIN, limit, config.numClasses(), true);
       train.validateAll(); // every bad file is reported before the first iteration, not in the middle of a run
-      int total = train.size();
       int labeled = layout.isTwoDimensional()
           ? LabeledSlices.resolve(config.rootPath(), config.labeledNum(), config.labeledSlices())
-          : Math.min(config.labeledNum(), total);
+          : Math.min(config.labeledNum(), train.size());
+      // range(labeled_num, end): some scripts stop the unlabelled indices short of the list (--total_labeled_num)
+      int total = Math.min(train.size(), method.unlabeledEnd(config));
       if (!labeledOnly && labeled >= total) {
         throw new IllegalArgumentException(labeled + " labelled samples leave no unlabelled ones among the " + total
             + " training samples of " + layout);
@@ -171,6 +185,9 @@ public final class Trainer {
           ? (v, r) -> Augment.randomGenerator(v, patch, r)
           : (v, r) -> Augment.randomCrop(Augment.randomRotFlip(v, r), patch, r); // RandomRotFlip, then RandomCrop
       log.info(batchesPerEpoch + " iterations per epoch");
+      TrainingData data = method.trainingData(config, batchesPerEpoch);
+      BatchLoader.SampleTransform sampleTransform = data != null ? data.transform()
+          : (v, number, r) -> new BatchLoader.Sample(transform.apply(v, r), Map.of());
 
       int iterNum = 0;
       int n = students.size();
@@ -201,21 +218,33 @@ public final class Trainer {
       for (Networks.Network net : students) {
         net.module().train(true);
       }
-      try (BatchLoader loader = new BatchLoader(train, batches, transform, config.seed(), config.workers(),
-          Math.max(2, config.workers() * 2), device, iterNum)) {
+      try (BatchLoader loader = new BatchLoader(train, batches, sampleTransform, config.seed(), config.workers(),
+          Math.max(2, config.workers() * 2), device, iterNum);
+          TrainingData closedFirst = data) { // a transform waiting for the loop gives up before the loader waits
         while (iterNum < config.maxIterations()) {
+          if (data != null && !data.beforeBatch(loader.nextNumber(), log::info)) {
+            break;
+          }
           double lr;
           double lossValue;
           Map<String, Double> scalars;
+          long waitStarted = System.nanoTime();
           try (MemoryScope scope = MemoryScope.open(); BatchLoader.Batch batch = loader.next()) {
+            optimization.times().add(PhaseTimes.Phase.DATA, System.nanoTime() - waitStarted);
+            if (data != null && !data.accept(batch, log::info)) {
+              continue;
+            }
             Optimization.Outcome outcome;
             try {
-              outcome = optimization.iterate(iterNum, batch.image(), batch.label());
+              outcome = optimization.iterate(iterNum, batch.image(), batch.label(), batch.extras());
             } catch (Optimization.NonFiniteLoss e) {
               throw new NonFiniteLossException(e.getMessage() + "; stopping. Last good checkpoint: "
                   + (lastCheckpoint == null ? "none yet" : lastCheckpoint));
             }
             lossValue = outcome.loss();
+            if (data != null) {
+              data.afterStep(batch, lossValue);
+            }
             scalars = outcome.scalars();
             lr = outcome.learningRate();
             iterNum++;
@@ -226,8 +255,9 @@ public final class Trainer {
             for (Map.Entry<String, Double> e : scalars.entrySet()) {
               summaries.scalar(e.getKey(), e.getValue(), iterNum);
             }
-            if (threeD) {
-              summaries.scalar("loss/loss", lossValue, iterNum);
+            String iterationLossTag = method.iterationLossTag(config.dim());
+            if (iterationLossTag != null) {
+              summaries.scalar(iterationLossTag, lossValue, iterNum);
             }
             if (iterNum % 20 == 0 && outcome.step().outputs() != null) {
               summaries.images(batch.image(), outcome.step().outputs(), batch.label(), iterNum);
@@ -242,14 +272,15 @@ public final class Trainer {
           }
           if (iterNum > 0 && iterNum % config.validateEvery() == 0 && validator != null) {
             for (int i = 0; i < n; i++) {
-              Path saved = validate(validator, summaries, log, snapshot, names, i, students.get(i), iterNum, best,
+              Path saved = validate(validator, summaries, log, snapshot, names, i,
+                  method.validatedNetwork(optimization.context(iterNum), i), students.get(i), iterNum, best,
                   bestModel, threeD);
               lastCheckpoint = saved == null ? lastCheckpoint : saved;
             }
           }
           if (iterNum % config.saveEvery() == 0) {
             for (int i = 0; i < n; i++) {
-              String prefix = n == 1 ? "" : names.get(i) + "_";
+              String prefix = method.studentPrefix(names.get(i), n);
               Path file = snapshot.resolve(prefix + "iter_" + iterNum + ".pth");
               Checkpoints.saveStateDict(students.get(i).module(), file);
               lastCheckpoint = file;
@@ -267,8 +298,18 @@ public final class Trainer {
       } finally {
         summaries.close();
       }
-      double seconds = (System.nanoTime() - started) / 1e9;
-      return new Result(snapshot, iterNum, best[0], bestModel[0], seconds);
+      long loopNanos = System.nanoTime() - started;
+      double seconds = loopNanos / 1e9;
+      PhaseTimes times = optimization.times();
+      times.add(PhaseTimes.Phase.OTHER, Math.max(0, loopNanos - times.recordedNanos()));
+      log.info(times.report());
+      try {
+        // the losses, learning rate and validation scores of the run as a picture (from log/ or log.txt)
+        log.info("training curves: " + org.ssl4mis.evaluation.TrainingCurves.write(snapshot));
+      } catch (java.io.IOException | RuntimeException e) {
+        log.info("no training curves picture: " + e.getMessage()); // a picture never fails a finished run
+      }
+      return new Result(snapshot, iterNum, best[0], bestModel[0], seconds, times.seconds());
     }
   }
 
@@ -278,15 +319,15 @@ public final class Trainer {
    * several). Returns the best checkpoint written, or null.
    */
   private Path validate(Validator validator, SummarySink summaries, TrainLog log, Path snapshot, List<String> names,
-      int i, Networks.Network net, int iterNum, double[] best, Path[] bestModel, boolean threeD) throws Exception {
-    boolean several = names.size() > 1;
-    String tagPrefix = several ? names.get(i) + "_" : "";
-    net.module().eval();
+      int i, Networks.Network evaluated, Networks.Network net, int iterNum, double[] best, Path[] bestModel,
+      boolean threeD) throws Exception {
+    String tagPrefix = method.studentPrefix(names.get(i), names.size());
+    evaluated.module().eval();
     double[][] metrics;
     try {
-      metrics = validator.validate(net);
+      metrics = validator.validate(evaluated);
     } finally {
-      net.module().train(true);
+      evaluated.module().train(true);
     }
     double meanDice = 0;
     double meanHd95 = 0;
@@ -311,7 +352,16 @@ public final class Trainer {
       Checkpoints.saveStateDict(net.module(), bestModel[i]);
       saved = bestModel[i];
     }
-    if (threeD) {
+    if (threeD && method.perClassValidation3d()) {
+      for (int c = 0; c < metrics.length; c++) {
+        summaries.scalar("info/" + tagPrefix + "val_cls_" + (c + 1) + "_dice_score", metrics[c][0], iterNum);
+        summaries.scalar("info/" + tagPrefix + "val_cls_" + (c + 1) + "_hd95", metrics[c][1], iterNum);
+      }
+      summaries.scalar("info/" + tagPrefix + "val_mean_dice_score", meanDice, iterNum);
+      summaries.scalar("info/" + tagPrefix + "val_mean_hd95", meanHd95, iterNum);
+      log.info(String.format(Locale.ROOT, "iteration %d : %sdice_score : %f %shd95 : %f", iterNum, tagPrefix,
+          meanDice, tagPrefix, meanHd95));
+    } else if (threeD) {
       summaries.scalar("info/" + tagPrefix + "val_dice_score", metrics[0][0], iterNum);
       summaries.scalar("info/" + tagPrefix + "val_hd95", metrics[0][1], iterNum);
       log.info(String.format(Locale.ROOT, "iteration %d : %sdice_score : %f %shd95 : %f", iterNum, tagPrefix,

@@ -38,6 +38,39 @@ class MainTest {
   }
 
   @Test
+  void everyCommandHasHelpWithDefaultsAndRejectsABadOptionInOneLine() {
+    java.util.Set<String> names = new Main().commandNames();
+    assertTrue(names.containsAll(java.util.List.of("train", "test", "prepare", "synth", "check-data", "ckpt", "parity", "demo",
+        "doctor", "curves")), names.toString());
+    for (String name : names) {
+      assertEquals(0, run(name, "--help"), name);
+      assertTrue(out().startsWith("usage: ssl4mis " + name), out());
+      assertTrue(out().contains("--verbose"), name + ": " + out());
+      if (out().contains(" VALUE ")) {
+        assertTrue(out().contains("(default: "), name + " shows the defaults of its options: " + out());
+      }
+      assertEquals(2, run(name, "--no_such_option", "x"), name);
+      String[] lines = err().strip().split("\n");
+      assertEquals(2, lines.length, name + ": " + err());
+      assertEquals("ssl4mis " + name + ": unknown option --no_such_option for '" + name + "'", lines[0]);
+      assertTrue(lines[1].startsWith("hint: ssl4mis " + name + " --help"), lines[1]);
+      assertFalse(err().contains("\tat "), "no stack trace without --verbose");
+    }
+  }
+
+  @Test
+  void failuresAreOneLineWithAHintAndAStackTraceOnlyWhenVerbose() {
+    assertEquals(1, run("curves", "/no/such/snapshot"));
+    String[] lines = err().strip().split("\n");
+    assertEquals(2, lines.length, err());
+    assertTrue(lines[0].startsWith("ssl4mis curves: no snapshot folder"), err());
+    assertTrue(lines[1].startsWith("hint: "), err());
+    assertEquals(1, run("curves", "/no/such/snapshot", "--verbose"));
+    assertTrue(err().contains("\tat org.ssl4mis.cli.CurvesCommand"), err());
+    assertEquals(2, run("curves"));
+  }
+
+  @Test
   void badOptionsAreOneLineWithAHint() {
     assertEquals(2, run("demo", "--max_iterations", "many"));
     String[] lines = err().strip().split("\n");
@@ -71,8 +104,16 @@ class MainTest {
         "--patch_size", "64,64", "--quiet"));
     String text = out();
     assertTrue(text.contains("trained 20 iterations"), text);
-    assertTrue(text.contains("test set") && text.contains("Myo"), text);
-    assertTrue(text.contains("checkpoint") && text.contains("tensorboard"), text);
+    assertTrue(text.contains("testing on") && text.contains("Myo"), text);
+    assertTrue(text.contains("checkpoint") && text.contains("tensorboard") && text.contains("pictures"), text);
+    java.nio.file.Path model = dir.resolve("model/ACDC/Uncertainty_Aware_Mean_Teacher_7_labeled");
+    assertTrue(java.nio.file.Files.isRegularFile(model.resolve("unet/training_curves.png")), text);
+    assertTrue(java.nio.file.Files.isRegularFile(model.resolve("unet_predictions/metrics.csv")), text);
+    try (var files = java.nio.file.Files.list(model.resolve("unet_predictions"))) {
+      assertEquals(2, files.filter(f -> f.toString().endsWith("_overlay.png")).count(), "a picture per test case");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   @Test

@@ -157,6 +157,29 @@ class Net2dPerturbationTest {
 
   @SuppressWarnings("try") // a NoGradGuard acts while open; the body never names it
   @Test
+  void urpcWithoutPerturbationsTrainsLikeUnetDs() {
+    Networks.Options options = Networks.Options.of("feature_chns", "2,4,4,8,8", "dropout", "0,0,0,0,0",
+        "perturbations", "false");
+    Networks.Network urpc = Networks.create("unet_urpc", 1, 2, options);
+    UNetDS ds = new UNetDS(SMALL.withDropout(0, 0, 0, 0, 0));
+    StateDictLoader.load(ds, org.ssl4mis.nn.StateDict.of(urpc.module()));
+    urpc.module().train(true);
+    ds.train(true);
+    Tensor x = input();
+    try (NoGradGuard noGrad = new NoGradGuard()) {
+      List<Tensor> a = seeded(51, () -> urpc.outputs(x));
+      List<Tensor> b = seeded(52, () -> ds.forward(x));
+      for (int i = 0; i < 4; i++) {
+        assertTrue(torch.equal(a.get(i), b.get(i)), "training output " + i + " is unperturbed");
+      }
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Networks.create("unet_urpc", 1, 2, Networks.Options.of("perturbations", "no")));
+    assertTrue(e.getMessage().contains("perturbations"), e.getMessage());
+  }
+
+  @SuppressWarnings("try") // a NoGradGuard acts while open; the body never names it
+  @Test
   void deepSupervisionSideOutputsAreNearestNeighbourUpsampled() {
     UNetDS ds = new UNetDS(SMALL);
     ds.eval();

@@ -35,11 +35,21 @@ import org.ssl4mis.train.TrainingContext;
  *       default, fixed by {@code extra em_entropy_c=num_classes} (or any whole number for {@code C}).
  *   <li>{@code --ema_decay} and {@code --consistency_type} are parsed by the script but unused.
  * </ul>
- * This class implements the 2D script (the 3D one passes {@code C=2}).
+ *
+ * <p><b>3D</b> ({@code train_entropy_minimization_3D.py}): the same step on {@code (B, 1, D, H, W)} volumes with
+ * {@code entropy_loss(soft, C=2)} (so {@code em_entropy_c} defaults to 2 in 3D; the 3D script hard-codes
+ * {@code num_classes = 2}, so its C matches) and {@code DiceLoss(num_classes)}. Defaults ({@link #defaults}(3)):
+ * those of {@code train_mean_teacher_3D.py} with {@code --exp BraTs2019_Entropy_Minimization} (BraTS2019,
+ * {@code unet_3D}, batch 4 with 2 labelled, patch 96x96x96, 25 labelled volumes, snapshot
+ * {@code ../model/{exp}_{labeled_num}/{model}}). Unlike the other 3D scripts it writes no {@code loss/loss}
+ * scalar ({@link #iterationLossTag}); the images are the 3D scripts' ({@code train/Image},
+ * {@code train/Predicted_label}, {@code train/Groundtruth_label} every 20 iterations).
  */
 public final class EntropyMinimization implements Method {
-  /** The {@code C} the script passes to {@code entropy_loss}. */
+  /** The {@code C} the 2D script passes to {@code entropy_loss}. */
   public static final int REFERENCE_ENTROPY_C = 4;
+  /** The {@code C} the 3D script passes to {@code entropy_loss}. */
+  public static final int REFERENCE_ENTROPY_C_3D = 2;
   /** The {@code extra} key overriding {@code C}: a whole number, or {@code num_classes}. */
   public static final String ENTROPY_C_KEY = "em_entropy_c";
 
@@ -62,18 +72,22 @@ public final class EntropyMinimization implements Method {
 
   @Override
   public Map<String, String> defaults(int dim) {
-    if (dim != 2) {
-      throw new IllegalArgumentException("em: only the 2D script is implemented (--dim 2), not "
-          + "train_entropy_minimization_3D.py");
+    if (dim == 3) {
+      return MeanTeacher.meanTeacher3dDefaults("BraTs2019_Entropy_Minimization");
     }
     return Map.of("exp", "ACDC/Entropy_Minimization", "labeled_num", "3");
   }
 
-  /** The {@code C} of {@code entropy_loss} for this configuration. */
-  static int entropyC(Map<String, String> extra, int numClasses) {
+  @Override
+  public String iterationLossTag(int dim) {
+    return null; // the 3D script, unlike the mean teacher's, writes no loss/loss
+  }
+
+  /** The {@code C} of {@code entropy_loss} for this configuration ({@code dim}: the script's default C). */
+  static int entropyC(Map<String, String> extra, int numClasses, int dim) {
     String v = extra.get(ENTROPY_C_KEY);
     if (v == null) {
-      return REFERENCE_ENTROPY_C;
+      return dim == 3 ? REFERENCE_ENTROPY_C_3D : REFERENCE_ENTROPY_C;
     }
     String s = v.strip().toLowerCase(Locale.ROOT);
     if (s.equals("num_classes")) {
@@ -96,7 +110,7 @@ public final class EntropyMinimization implements Method {
     if (dice == null) {
       dice = new DiceLoss(ctx.numClasses());
     }
-    int c = entropyC(ctx.config().extra(), ctx.numClasses());
+    int c = entropyC(ctx.config().extra(), ctx.numClasses(), ctx.config().dim());
     int lb = ctx.labeledBs();
     Tensor outputs = ctx.model().logits(volumeBatch);
     Tensor outputsSoft = torch.softmax(outputs, 1);

@@ -54,6 +54,13 @@ public final class FullySupervised implements Method {
     return Map.of("exp", "ACDC/Fully_Supervised", "labeled_num", "50");
   }
 
+  /** {@code train_fully_supervised_3D.py} declares no labelled batch size and no consistency options. */
+  @Override
+  public java.util.List<String> scriptArguments(int dim) {
+    return dim == 3 ? java.util.List.of("root_path", "exp", "model", "max_iterations", "batch_size", "deterministic",
+        "base_lr", "patch_size", "seed", "labeled_num") : Method.super.scriptArguments(dim);
+  }
+
   @Override
   public StepLoss step(TrainingContext ctx, Tensor volumeBatch, Tensor labelBatch) {
     if (dice == null) {

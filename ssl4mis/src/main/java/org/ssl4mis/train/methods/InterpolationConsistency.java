@@ -14,6 +14,7 @@ import org.ssl4mis.runtime.NativeRuntime;
 import org.ssl4mis.tensor.Tensors;
 import org.ssl4mis.train.Method;
 import org.ssl4mis.train.Ramps;
+import org.ssl4mis.train.TrainConfig;
 import org.ssl4mis.train.TrainingContext;
 
 /**
@@ -62,7 +63,25 @@ import org.ssl4mis.train.TrainingContext;
  *   <li>There is no input noise for the teacher (unlike the mean teacher), and the consistency is the mean
  *       over classes and positions of the squared difference of probabilities.
  * </ul>
- * This class implements the 2D script (the 3D one mixes the same way with (h, 1, 1, 1, 1) coefficients).
+ *
+ * <p><b>3D</b> ({@code train_interpolation_consistency_training_3D.py}): the same step on {@code (B, 1, D, H, W)}
+ * volumes with {@code h = labeled_bs // 2} coefficients of shape (h, 1, 1, 1, 1), but the script mixes the FIRST TWO
+ * unlabelled volumes only: {@code u0 = volume[lb:][0:1]}, {@code u1 = volume[lb:][1:2]} (with the defaults, batch 4
+ * and 2 labelled, that is all of them and one mixture; with {@code labeled_bs > 3} the same pair is mixed {@code h}
+ * times with different coefficients, and any further unlabelled volume is ignored). Reproduced; {@code extra
+ * ict_split=unlabeled} gives the 2D fix's pairing instead. Defaults ({@link #defaults}(3)): {@code --exp
+ * BraTS2019_Interpolation_Consistency_Training}, BraTS2019, {@code unet_3D}, batch 4 with 2 labelled, patch
+ * 96x96x96, {@code --labeled_num 14}, 2 classes, {@code ict_alpha} 0.2, snapshot
+ * {@code ../model/{exp}_{labeled_num}_labeled/{model}} (with {@code _labeled}, unlike the other 3D scripts), and
+ * 3D quirks:
+ * <ul>
+ *   <li>{@code --total_labeled_num 140}: the unlabelled volumes are {@code range(labeled_num, 140)}, not the rest
+ *       of the list ({@link #unlabeledEnd}; the engine stops at the list's end where it is shorter, where the
+ *       script would fail on a missing index);
+ *   <li>validation with {@code stride_xy=32, stride_z=32} (the other 3D scripts: 64), a {@code stride_*} default
+ *       of {@link #defaults}(3);
+ *   <li>{@code loss/loss} is written after the log line, and the images are the 3D scripts'.
+ * </ul>
  */
 public final class InterpolationConsistency implements Method {
   /** The script's {@code --ict_alpha} default. */
@@ -71,6 +90,9 @@ public final class InterpolationConsistency implements Method {
   public static final String ALPHA_KEY = "ict_alpha";
   /** The {@code extra} key of the unlabelled split: {@code labeled_bs} (the script) or {@code unlabeled} (the fix). */
   public static final String SPLIT_KEY = "ict_split";
+
+  /** The {@code extra} key of the 3D script's {@code --total_labeled_num} (the end of the unlabelled range). */
+  public static final String TOTAL_LABELED_NUM_KEY = "total_labeled_num";
 
   /** The name of the coefficients' Java streams ({@code NativeRuntime.random("ict/<iter_num>")}). */
   static final String RANDOM_PURPOSE = "ict";
@@ -112,12 +134,29 @@ public final class InterpolationConsistency implements Method {
 
   @Override
   public Map<String, String> defaults(int dim) {
-    if (dim != 2) {
-      throw new IllegalArgumentException("ict: only the 2D script is implemented (--dim 2), not "
-          + "train_interpolation_consistency_training_3D.py");
+    if (dim == 3) {
+      Map<String, String> d = new java.util.HashMap<>(MeanTeacher.meanTeacher3dDefaults(
+          "BraTS2019_Interpolation_Consistency_Training"));
+      d.put("labeled_num", "14");
+      d.put(TOTAL_LABELED_NUM_KEY, "140");
+      d.put(ALPHA_KEY, Double.toString(DEFAULT_ICT_ALPHA));
+      d.put("snapshot_name", "{exp}_{labeled_num}_labeled");
+      d.put("stride_xy", "32");
+      d.put("stride_z", "32");
+      return Map.copyOf(d);
     }
     return Map.of("exp", "ACDC/Interpolation_Consistency_Training", "labeled_num", "300", ALPHA_KEY,
         Double.toString(DEFAULT_ICT_ALPHA));
+  }
+
+  @Override
+  public java.util.List<String> scriptArguments(int dim) {
+    return dim == 3 ? TrainConfig.arguments3dWith(TOTAL_LABELED_NUM_KEY, ALPHA_KEY) : Method.super.scriptArguments(dim);
+  }
+
+  @Override
+  public int unlabeledEnd(TrainConfig config) {
+    return MethodOptions.unlabeledEnd3d(config, TOTAL_LABELED_NUM_KEY);
   }
 
   /** The coefficients of the last step, as drawn (before their float32 conversion). */
@@ -136,8 +175,10 @@ public final class InterpolationConsistency implements Method {
     boolean fixedSplit = splitUnlabeled(extra);
     int lb = ctx.labeledBs();
     long unlabeledCount = volumeBatch.size(0) - lb;
+    // the 3D script mixes volume[lb:][0:1] with volume[lb:][1:2] whatever the batch
+    boolean firstPair = !fixedSplit && volumeBatch.dim() == 5;
     int half = fixedSplit ? (int) (unlabeledCount / 2) : lb / 2;
-    if (half < 1 || unlabeledCount < 1) {
+    if (half < 1 || unlabeledCount < (firstPair ? 2 : 1)) {
       throw new IllegalArgumentException(String.format(Locale.ROOT,
           "ict: %d labelled and %d unlabelled images per batch leave no pair of unlabelled images to mix", lb,
           unlabeledCount));
@@ -147,8 +188,9 @@ public final class InterpolationConsistency implements Method {
 
     Tensor labeled = Slicing.head(volumeBatch, lb);
     Tensor unlabeled = Slicing.tail(volumeBatch, lb);
-    Tensor u0 = Slicing.head(unlabeled, Math.min(half, unlabeledCount));
-    Tensor u1 = fixedSplit ? Slicing.head(Slicing.tail(unlabeled, half), half) : Slicing.tail(unlabeled, half);
+    Tensor u0 = firstPair ? Slicing.head(unlabeled, 1) : Slicing.head(unlabeled, Math.min(half, unlabeledCount));
+    Tensor u1 = firstPair ? Slicing.head(Slicing.tail(unlabeled, 1), 1)
+        : fixedSplit ? Slicing.head(Slicing.tail(unlabeled, half), half) : Slicing.tail(unlabeled, half);
     checkBroadcast(u0, u1, half, lb, unlabeledCount);
 
     float[] asFloats = new float[factors.length];

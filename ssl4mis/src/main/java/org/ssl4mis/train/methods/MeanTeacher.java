@@ -5,7 +5,6 @@ import java.util.Map;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.ssl4mis.losses.DiceLoss;
 import org.ssl4mis.losses.Losses;
 import org.ssl4mis.train.Method;
@@ -20,6 +19,8 @@ import org.ssl4mis.train.TrainingContext;
  * sigmoid_rampup(iter_num // 150, consistency_rampup)}; the teacher is the EMA of the student.
  *
  * <p>Reference notes: {@code softmax_mse_loss} returns an unreduced map and the script takes its mean;
+ * the 2D script sets {@code consistency_loss = 0.0} while {@code iter_num < 1000} (the teacher still runs and
+ * the weight is still logged), reproduced; the 3D script has no such start;
  * the default {@code --labeled_num 136} is not in the ACDC table (pass {@code --labeled_num 7} or
  * {@code --labeled_slices 136}).
  *
@@ -29,7 +30,20 @@ import org.ssl4mis.train.TrainingContext;
  * 4 with 2 labelled, patch 96x96x96, 25 labelled volumes, 2 classes, snapshot {@code ../model/{exp}_{labeled_num}/{model}}.
  */
 public final class MeanTeacher implements Method {
+  /** Below this {@code iter_num} the 2D script sets {@code consistency_loss = 0.0}. */
+  public static final int CONSISTENCY_START_2D = 1000;
+
+  private final TeacherInputNoise noise;
   private DiceLoss dice;
+
+  public MeanTeacher() {
+    this(TeacherInputNoise.LIBTORCH);
+  }
+
+  /** With the teacher's standard normal draws from {@code noise} (trace tests: the draws given to Python too). */
+  MeanTeacher(TeacherInputNoise noise) {
+    this.noise = noise;
+  }
 
   @Override
   public String name() {
@@ -70,9 +84,7 @@ public final class MeanTeacher implements Method {
     }
     int lb = ctx.labeledBs();
     Tensor unlabeled = Slicing.tail(volumeBatch, lb);
-    Tensor noise = torch.clamp(torch.randn_like(unlabeled).mul(new Scalar(0.1)), new org.bytedeco.pytorch.ScalarOptional(
-        new Scalar(-0.2)), new org.bytedeco.pytorch.ScalarOptional(new Scalar(0.2)));
-    Tensor emaInputs = unlabeled.add(noise);
+    Tensor emaInputs = unlabeled.add(noise.noiseLike(unlabeled));
 
     Tensor outputs = ctx.model().logits(volumeBatch);
     Tensor emaOutput;
@@ -84,12 +96,20 @@ public final class MeanTeacher implements Method {
     Tensor lossDice = sup.lossDice();
     Tensor supervised = sup.loss();
     double weight = Ramps.consistencyWeight(ctx.config().consistency(), ctx.config().consistencyRampup(), ctx.iterNum() / 150);
-    Tensor consistency = Losses.softmax_mse_loss(Slicing.tail(outputs, lb), emaOutput).mean();
-    Tensor loss = supervised.add(consistency.mul(new Scalar(weight)));
+    Tensor loss;
+    double consistencyValue;
+    if (ctx.config().dim() == 2 && ctx.iterNum() < CONSISTENCY_START_2D) {
+      loss = supervised; // supervised_loss + consistency_weight * 0.0
+      consistencyValue = 0.0;
+    } else {
+      Tensor consistency = Losses.softmax_mse_loss(Slicing.tail(outputs, lb), emaOutput).mean();
+      loss = supervised.add(consistency.mul(new Scalar(weight)));
+      consistencyValue = consistency.item_double();
+    }
     LinkedHashMap<String, Double> scalars = new LinkedHashMap<>();
     scalars.put("info/loss_ce", lossCe.item_double());
     scalars.put("info/loss_dice", lossDice.item_double());
-    scalars.put("info/consistency_loss", consistency.item_double());
+    scalars.put("info/consistency_loss", consistencyValue);
     scalars.put("info/consistency_weight", weight);
     return new StepLoss(loss, scalars, outputs);
   }

@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.ssl4mis.losses.DiceLoss;
 import org.ssl4mis.losses.Losses;
 import org.ssl4mis.networks.Networks;
+import org.ssl4mis.networks.ScriptInits;
 import org.ssl4mis.train.Method;
 import org.ssl4mis.train.Ramps;
 import org.ssl4mis.train.TrainConfig;
@@ -52,13 +53,32 @@ import org.ssl4mis.train.TrainingContext;
  *       {@code --labeled_num 136} is not in the ACDC table (pass {@code --labeled_num 7} or
  *       {@code --labeled_slices 136}).
  * </ul>
- * This class implements the 2D script.
+ *
+ * <p><b>3D</b> ({@code train_regularized_dropout_3D.py}): the same step on {@code (B, 1, D, H, W)} volumes (the KL
+ * softmax over {@code dim=-1} is then over the volume's last axis), with these differences the script makes:
+ * <ul>
+ *   <li>the two networks are re-initialised after creation, {@code model1} with {@code kaiming_normal_init_weight}
+ *       and {@code model2} with {@code xavier_normal_init_weight} ({@link ScriptInits}: every Conv3d weight, BatchNorm3d
+ *       weight 1 and bias 0; the 2D script defines the two functions but never calls them);
+ *   <li>{@code --total_num 50}: the unlabelled volumes are {@code range(labeled_num, 50)} ({@link #unlabeledEnd};
+ *       the engine stops at the list's end where it is shorter);
+ *   <li>defaults ({@link #defaults}(3)): BraTS2019, {@code --exp Regularized_Dropout}, {@code unet_3D}, batch 4 with 2
+ *       labelled, patch 64x128x128, 25 labelled volumes, {@code --consistency 4.0}, 2 classes, snapshot
+ *       {@code ../model/{exp}_{labeled_num}/{model}}; validation as the 3D scripts' (per network:
+ *       {@code info/model1_val_dice_score}, {@code model1_dice_score : D model1_hd95 : H}); no {@code loss/loss};
+ *   <li>its images are written every 50 iterations as {@code train/Image}, {@code train/Model1_Predicted_label},
+ *       {@code train/Model2_Predicted_label} (softmax channel 0) and {@code train/Groundtruth_label}; the engine
+ *       writes the 3D scripts' common images of {@code model1} every 20 instead, as in 2D.
+ * </ul>
  */
 public final class RegularizedDropout implements Method {
   /** The {@code extra} key of the KL softmax axis: {@code last} (the script) or {@code class} (the fix). */
   public static final String KL_DIM_KEY = "rdrop_kl_dim";
   /** The {@code extra} key of the network count: {@code two} (the script) or {@code one} (R-Drop as published). */
   public static final String MODELS_KEY = "rdrop_models";
+
+  /** The {@code extra} key of the 3D script's {@code --total_num} (the end of the unlabelled range). */
+  public static final String TOTAL_NUM_KEY = "total_num";
 
   private DiceLoss dice;
 
@@ -81,9 +101,12 @@ public final class RegularizedDropout implements Method {
 
   @Override
   public Map<String, String> defaults(int dim) {
-    if (dim != 2) {
-      throw new IllegalArgumentException("rdrop: only the 2D script is implemented (--dim 2), not "
-          + "train_regularized_dropout_3D.py");
+    if (dim == 3) {
+      Map<String, String> d = new java.util.HashMap<>(MeanTeacher.meanTeacher3dDefaults("Regularized_Dropout"));
+      d.put("patch_size", "64,128,128");
+      d.put(TOTAL_NUM_KEY, "50");
+      d.put("consistency", "4.0");
+      return Map.copyOf(d);
     }
     return Map.of("exp", "ACDC/Regularized_Dropout", "labeled_num", "136", "consistency", "4.0", "snapshot_name",
         "{exp}_{labeled_num}");
@@ -91,9 +114,26 @@ public final class RegularizedDropout implements Method {
 
   @Override
   public List<Student> students(TrainConfig config) {
+    boolean threeD = config.dim() == 3;
     return twoModels(config.extra())
-        ? List.of(Student.of("model1", config.model()), Student.of("model2", config.model()))
-        : List.of(Student.of("model", config.model()));
+        ? List.of(new Student("model1", config.model(), threeD ? m -> ScriptInits.kaimingNormalInitWeight(m, 3) : null),
+            new Student("model2", config.model(), threeD ? m -> ScriptInits.xavierNormalInitWeight(m, 3) : null))
+        : List.of(new Student("model", config.model(), threeD ? m -> ScriptInits.kaimingNormalInitWeight(m, 3) : null));
+  }
+
+  @Override
+  public List<String> scriptArguments(int dim) {
+    return dim == 3 ? TrainConfig.arguments3dWith(TOTAL_NUM_KEY) : Method.super.scriptArguments(dim);
+  }
+
+  @Override
+  public int unlabeledEnd(TrainConfig config) {
+    return MethodOptions.unlabeledEnd3d(config, TOTAL_NUM_KEY);
+  }
+
+  @Override
+  public String iterationLossTag(int dim) {
+    return null;
   }
 
   @Override

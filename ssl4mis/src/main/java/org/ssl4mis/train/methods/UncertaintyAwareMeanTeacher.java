@@ -4,7 +4,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -40,7 +39,20 @@ import org.ssl4mis.train.TrainingContext;
  */
 public final class UncertaintyAwareMeanTeacher implements Method {
   private static final int T = 8;
+  private final TeacherInputNoise noise;
   private DiceLoss dice;
+
+  public UncertaintyAwareMeanTeacher() {
+    this(TeacherInputNoise.LIBTORCH);
+  }
+
+  /**
+   * With the teacher's standard normal draws from {@code noise}, asked for in the script's order: the
+   * unlabelled part, then the T/2 repeated parts (trace tests: the draws given to Python too).
+   */
+  UncertaintyAwareMeanTeacher(TeacherInputNoise noise) {
+    this.noise = noise;
+  }
 
   @Override
   public String name() {
@@ -65,11 +77,6 @@ public final class UncertaintyAwareMeanTeacher implements Method {
     return Map.of("exp", "ACDC/Uncertainty_Aware_Mean_Teacher", "labeled_num", "136");
   }
 
-  private static Tensor noiseLike(Tensor x) {
-    return torch.clamp(torch.randn_like(x).mul(new Scalar(0.1)), new ScalarOptional(new Scalar(-0.2)),
-        new ScalarOptional(new Scalar(0.2)));
-  }
-
   @Override
   public StepLoss step(TrainingContext ctx, Tensor volumeBatch, Tensor labelBatch) {
     if (dice == null) {
@@ -78,7 +85,7 @@ public final class UncertaintyAwareMeanTeacher implements Method {
     int lb = ctx.labeledBs();
     int classes = ctx.numClasses();
     Tensor unlabeled = Slicing.tail(volumeBatch, lb);
-    Tensor emaInputs = unlabeled.add(noiseLike(unlabeled));
+    Tensor emaInputs = unlabeled.add(noise.noiseLike(unlabeled));
 
     Tensor outputs = ctx.model().logits(volumeBatch);
     Tensor uncertainty;
@@ -93,7 +100,7 @@ public final class UncertaintyAwareMeanTeacher implements Method {
       long stride = repeated.size(0) / 2;
       TensorVector passes = new TensorVector();
       for (int i = 0; i < T / 2; i++) {
-        passes.push_back(ctx.emaModel().logits(repeated.add(noiseLike(repeated))));
+        passes.push_back(ctx.emaModel().logits(repeated.add(noise.noiseLike(repeated))));
       }
       Tensor preds = torch.softmax(torch.cat(passes, 0), 1);
       long[] spatial = java.util.Arrays.copyOfRange(org.ssl4mis.tensor.Tensors.shape(preds), 2, shape.length);

@@ -90,11 +90,12 @@ class EntropyMinimizationTest {
       // the same entropy, divided by ln 4 (the script) or ln 3 (the fix)
       assertClose(reference * Math.log(4) / Math.log(3), fixed, 1e-5, 1e-7, "entropy with C = num_classes");
     }
-    assertEquals(4, EntropyMinimization.entropyC(Map.of(), 3));
-    assertEquals(3, EntropyMinimization.entropyC(Map.of("em_entropy_c", "num_classes"), 3));
-    assertEquals(5, EntropyMinimization.entropyC(Map.of("em_entropy_c", "5"), 3));
-    assertThrows(IllegalArgumentException.class, () -> EntropyMinimization.entropyC(Map.of("em_entropy_c", "1"), 3));
-    assertThrows(IllegalArgumentException.class, () -> EntropyMinimization.entropyC(Map.of("em_entropy_c", "x"), 3));
+    assertEquals(4, EntropyMinimization.entropyC(Map.of(), 3, 2));
+    assertEquals(2, EntropyMinimization.entropyC(Map.of(), 3, 3)); // the 3D script passes C=2
+    assertEquals(3, EntropyMinimization.entropyC(Map.of("em_entropy_c", "num_classes"), 3, 2));
+    assertEquals(5, EntropyMinimization.entropyC(Map.of("em_entropy_c", "5"), 3, 2));
+    assertThrows(IllegalArgumentException.class, () -> EntropyMinimization.entropyC(Map.of("em_entropy_c", "1"), 3, 2));
+    assertThrows(IllegalArgumentException.class, () -> EntropyMinimization.entropyC(Map.of("em_entropy_c", "x"), 3, 2));
     EntropyMinimization em = new EntropyMinimization();
     assertEquals("em", em.name());
     assertFalse(em.usesEmaModel());

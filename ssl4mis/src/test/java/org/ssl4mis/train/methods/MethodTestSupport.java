@@ -67,23 +67,28 @@ final class MethodTestSupport {
    * intensity bands), so a network can learn them.
    */
   static Tensor[] batch(int n, long seed) {
+    return batch(n, SIDE, seed);
+  }
+
+  /** {@link #batch(int, long)} with images of {@code side} x {@code side}. */
+  static Tensor[] batch(int n, int side, long seed) {
     java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
-    float[] img = new float[n * SIDE * SIDE];
-    long[] lab = new long[n * SIDE * SIDE];
+    float[] img = new float[n * side * side];
+    long[] lab = new long[n * side * side];
     for (int b = 0; b < n; b++) {
       double fx = 0.5 + r.nextDouble() * 2;
       double fy = 0.5 + r.nextDouble() * 2;
       double phase = r.nextDouble() * 6.28;
-      for (int y = 0; y < SIDE; y++) {
-        for (int x = 0; x < SIDE; x++) {
-          double v = Math.sin(fx * x / SIDE * 6.28 + phase) * Math.cos(fy * y / SIDE * 6.28);
-          int i = (b * SIDE + y) * SIDE + x;
+      for (int y = 0; y < side; y++) {
+        for (int x = 0; x < side; x++) {
+          double v = Math.sin(fx * x / side * 6.28 + phase) * Math.cos(fy * y / side * 6.28);
+          int i = (b * side + y) * side + x;
           img[i] = (float) (v + 0.1 * r.nextGaussian());
           lab[i] = v < -0.5 ? 0 : v < 0 ? 1 : v < 0.5 ? 2 : 3;
         }
       }
     }
-    return new Tensor[] {Tensors.fromFloats(img, n, 1, SIDE, SIDE), Tensors.fromLongs(lab, n, SIDE, SIDE)};
+    return new Tensor[] {Tensors.fromFloats(img, n, 1, side, side), Tensors.fromLongs(lab, n, side, side)};
   }
 
   /** The Python side: {@code unet2d_reference.py} followed by {@code script}, run with {@code args}. */
@@ -94,10 +99,30 @@ final class MethodTestSupport {
     return parseFlatJson(lines[lines.length - 1]);
   }
 
+  /**
+   * The Python side from several test resources (absolute resource paths, joined in order; a script's
+   * {@code if __name__ == "__main__":} block is cut so that only the last one runs).
+   */
+  static Map<String, Double> pythonOf(java.util.List<String> resources, String... args) throws IOException {
+    StringBuilder source = new StringBuilder();
+    for (String r : resources) {
+      String text = absoluteResource(r);
+      int main = text.indexOf("\nif __name__ == \"__main__\":");
+      source.append(main < 0 ? text : text.substring(0, main + 1)).append("\n\n");
+    }
+    String out = PythonReference.run(source.toString(), Duration.ofSeconds(300), args).strip();
+    String[] lines = out.split("\n");
+    return parseFlatJson(lines[lines.length - 1]);
+  }
+
   private static String resource(String name) throws IOException {
-    try (InputStream in = MethodTestSupport.class.getResourceAsStream("/methods/" + name)) {
+    return absoluteResource("/methods/" + name);
+  }
+
+  private static String absoluteResource(String name) throws IOException {
+    try (InputStream in = MethodTestSupport.class.getResourceAsStream(name)) {
       if (in == null) {
-        throw new IOException("test resource /methods/" + name + " is missing");
+        throw new IOException("test resource " + name + " is missing");
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
@@ -144,6 +169,29 @@ final class MethodTestSupport {
       }
     }
     return losses;
+  }
+
+  /** Every tensor of two state dicts agrees to {@code 1e-4} of the tensor's largest magnitude (plus 1e-6). */
+  static void assertSameWeights(Map<String, Tensor> expected, Map<String, Tensor> actual, String what) {
+    assertSameWeights(expected, actual, 1e-4, 1e-6, what);
+  }
+
+  /** The same to {@code rel} of each tensor's largest magnitude plus {@code abs}. */
+  static void assertSameWeights(Map<String, Tensor> expected, Map<String, Tensor> actual, double rel, double abs,
+      String what) {
+    org.junit.jupiter.api.Assertions.assertEquals(expected.keySet(), actual.keySet(), what);
+    for (Map.Entry<String, Tensor> e : actual.entrySet()) {
+      float[] a = Tensors.toFloats(e.getValue());
+      float[] b = Tensors.toFloats(expected.get(e.getKey()));
+      double scale = 0;
+      double diff = 0;
+      for (int i = 0; i < a.length; i++) {
+        scale = Math.max(scale, Math.abs(b[i]));
+        diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      }
+      assertTrue(diff <= rel * scale + abs, what + " " + e.getKey() + ": max |diff| " + diff + " (max |w| " + scale
+          + ")");
+    }
   }
 
   static double mean(double[] v, int from, int to) {

@@ -82,6 +82,9 @@ class MethodsThroughTrainerTest {
         snapshotRoot.toString(), validateEvery, 1000, extra);
     Recorder sink = new Recorder();
     Trainer.Result r = new Trainer(config, method, new PrintStream(PrintStream.nullOutputStream())).run(validator, sink);
+    double phases = r.phaseSeconds().values().stream().mapToDouble(Double::doubleValue).sum();
+    assertTrue(r.phaseSeconds().get(org.ssl4mis.train.PhaseTimes.Phase.FORWARD_LOSS) > 0, "forward time measured");
+    assertEquals(r.seconds(), phases, 0.02 * r.seconds() + 1e-3, "the phases add up to the loop's time");
     String stopAt = extra.get("stop_at");
     assertEquals(stopAt == null ? ITERATIONS : Integer.parseInt(stopAt), r.iterations());
     String lossTag = method.totalLossTag() != null ? method.totalLossTag() : sink.scalars.keySet().iterator().next();
@@ -147,6 +150,39 @@ class MethodsThroughTrainerTest {
       for (String key : a.keySet()) {
         org.junit.jupiter.api.Assertions.assertArrayEquals(Tensors.toFloats(a.get(key)), Tensors.toFloats(b.get(key)),
             name + "." + key + ": stopped at 3 and resumed = uninterrupted");
+      }
+    }
+  }
+
+  @Test
+  void cpsSavesBothNetworksUnderTheScriptsNamesAndResumesExactly() throws Exception {
+    Map<String, String> extra = new LinkedHashMap<>(new CrossPseudoSupervision().defaults(2));
+    extra.remove("exp");
+    extra.remove("labeled_num");
+    extra.put("model_options", "feature_chns=" + MethodTestSupport.WIDTHS);
+    Validator validator = net -> new double[][] {{0.7, 2}, {0.7, 2}, {0.7, 2}};
+    Path whole = dir.resolve("cps-whole");
+    Recorder sink = run(new CrossPseudoSupervision(), "unet", extra, whole, false, 4, validator);
+    assertTags(sink, "lr", "consistency_weight/consistency_weight", "loss/model1_loss", "loss/model2_loss");
+    assertFalse(sink.scalars.containsKey("info/total_loss"), "the script writes no total loss");
+    Path snapshot = whole.resolve("test/cps_7/unet");
+    // the 2D script's quirk: round(best_performance2) without digits for model2
+    for (String f : List.of("model1_iter_4_dice_0.7.pth", "model2_iter_4_dice_1.pth", "unet_best_model1.pth",
+        "unet_best_model2.pth")) {
+      assertTrue(java.nio.file.Files.exists(snapshot.resolve(f)), f + " in " + snapshot);
+    }
+    Path split = dir.resolve("cps-split");
+    Map<String, String> stop = new LinkedHashMap<>(extra);
+    stop.put("stop_at", "5");
+    run(new CrossPseudoSupervision(), "unet", stop, split, false, 4, validator);
+    run(new CrossPseudoSupervision(), "unet", extra, split, true, 4, validator);
+    Path resumed = split.resolve("test/cps_7/unet");
+    for (String name : List.of("model1", "model2")) {
+      Map<String, Tensor> a = studentWeights(snapshot, name);
+      Map<String, Tensor> b = studentWeights(resumed, name);
+      for (String key : a.keySet()) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(Tensors.toFloats(a.get(key)), Tensors.toFloats(b.get(key)),
+            name + "." + key + ": stopped at 5 and resumed = uninterrupted");
       }
     }
   }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Whole training runs, Java engine vs the reference loops on Python PyTorch, alternating on the same synthetic
+# data (issue 9). Usage: benchmarks/whole-run.sh PATH/TO/SSL4MIS [rounds=3] [threads=2] [workers=4]
+# Needs /usr/bin/python3 with Debian's python3-torch, -scipy, -h5py (.ci/install-python-reference) and a
+# checkout of github.com/HiLab-git/SSL4MIS (its code/ folder is imported by the Python side).
+# Writes benchmarks/target/whole-run/results.jsonl and prints the table of benchmarks/README.md.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ssl4mis="${1:?usage: benchmarks/whole-run.sh PATH/TO/SSL4MIS [rounds] [threads] [workers]}"
+rounds="${2:-3}"
+threads="${3:-2}"
+workers="${4:-4}"
+JAVA_HOME="$("$root/bin/find-jdk")"
+export JAVA_HOME
+(cd "$root" && ./mvnw -q -B -DskipTests -pl benchmarks -am package)
+cp="$root/benchmarks/target/classes:$(cat "$root/benchmarks/target/classpath.txt")"
+work="$root/benchmarks/target/whole-run"
+mkdir -p "$work"
+results="$work/results.jsonl"
+: > "$results"
+ssl="$root/bin/ssl4mis"
+[ -d "$work/ACDC" ] || "$ssl" synth acdc --out "$work/ACDC" --cases 12 --seed 1 --size 256,256 --slices_per_case 10
+[ -d "$work/LA" ] || "$ssl" synth la --out "$work/LA" --cases 8 --seed 1 --size 128,128,88
+export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS=1
+java_run() {
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m -cp "$cp" org.ssl4mis.bench.WholeRun \
+    "$1" "$2" "$3" "$threads" "$workers" "$work/model" | tail -1 >> "$results"
+}
+python_run() {
+  /usr/bin/python3 "$root/benchmarks/python/whole_run.py" --ssl4mis "$ssl4mis" --case "$1" --root_path "$2" \
+    --iterations "$3" --threads "$threads" --workers "$workers" | tail -1 >> "$results"
+}
+attainable() {
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" org.ssl4mis.bench.AttainableRate "$threads" \
+    | tail -1 >> "$results"
+}
+attainable
+for ((r = 1; r <= rounds; r++)); do
+  echo "round $r/$rounds" >&2
+  java_run uamt2d "$work/ACDC" 200
+  python_run uamt2d "$work/ACDC" 200
+  java_run mt3d "$work/LA" 20
+  python_run mt3d "$work/LA" 20
+done
+attainable
+python3 "$root/benchmarks/python/whole_run_table.py" "$results"
