@@ -38,7 +38,8 @@ import org.ssl4mis.train.SliceValidator;
  *
  * <p>Measured on a 2-vCPU machine shared with other builds (load average 10 to 20): the untrained networks'
  * validation mean Dice is 0.0029 (unet and unet_urpc alike); best validation mean Dice after training:
- * supervised 0.3026 (50 s), mt 0.2878 (51 s; 0.3422 before the merge of the trace-test changes to MeanTeacher), ict 0.2459 (43 s), em 0.3303 (41 s), urpc 0.1670 (300 iterations,
+ * supervised 0.3026 (50 s), mt 0.2878 (51 s; 0.3422 before main's trace-test changes to MeanTeacher), ict 0.2459
+ * (43 s), em 0.3303 (41 s), urpc 0.1670 (300 iterations,
  * 85 s), rdrop model1 0.2790 and model2 0.1753 (57 s). The test asks for a rise of {@link #MIN_RISE}, half the
  * smallest measured one. The same runs (identical Dice) at load average about 2: 7 s each, urpc and rdrop 12 s,
  * the whole class 56 s.
