@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Whole training runs, Java engine vs the reference loops on Python PyTorch, alternating on the same synthetic
 # data (issue 9). Usage: benchmarks/whole-run.sh PATH/TO/SSL4MIS [rounds=3] [threads=2] [workers=4]
+#   [uamt2d iterations=200] [mt3d iterations=20]
 # Needs /usr/bin/python3 with Debian's python3-torch, -scipy, -h5py (.ci/install-python-reference) and a
 # checkout of github.com/HiLab-git/SSL4MIS (its code/ folder is imported by the Python side).
 # Writes benchmarks/target/whole-run/results.jsonl and prints the table of benchmarks/README.md.
@@ -10,6 +11,8 @@ ssl4mis="${1:?usage: benchmarks/whole-run.sh PATH/TO/SSL4MIS [rounds] [threads] 
 rounds="${2:-3}"
 threads="${3:-2}"
 workers="${4:-4}"
+uamt2d_iterations="${5:-200}"
+mt3d_iterations="${6:-20}"
 JAVA_HOME="$("$root/bin/find-jdk")"
 export JAVA_HOME
 (cd "$root" && ./mvnw -q -B -DskipTests -pl benchmarks -am package)
@@ -37,10 +40,10 @@ attainable() {
 attainable
 for ((r = 1; r <= rounds; r++)); do
   echo "round $r/$rounds" >&2
-  java_run uamt2d "$work/ACDC" 200
-  python_run uamt2d "$work/ACDC" 200
-  java_run mt3d "$work/LA" 20
-  python_run mt3d "$work/LA" 20
+  java_run uamt2d "$work/ACDC" "$uamt2d_iterations"
+  python_run uamt2d "$work/ACDC" "$uamt2d_iterations"
+  java_run mt3d "$work/LA" "$mt3d_iterations"
+  python_run mt3d "$work/LA" "$mt3d_iterations"
 done
 attainable
 python3 "$root/benchmarks/python/whole_run_table.py" "$results"
