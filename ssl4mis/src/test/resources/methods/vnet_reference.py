@@ -1,6 +1,6 @@
 # SSL4MIS's VNet (networks/vnet.py) for the 3D trace tests, assembled from the VNet blocks that
-# networks/canet_reference.py re-states (ConvBlock, DownsamplingConvBlock, UpsamplingDeconvBlock, _norm): the same
-# layers and state-dict names as the Java VNet, the width read from the checkpoint. Appended after
+# networks/canet_reference.py re-states (vnet_encoder_blocks, vnet_decoder_blocks, vnet_encode, vnet_decode): the
+# same layers and state-dict names as the Java VNet, the width read from the checkpoint. Appended after
 # canet_reference.py, unet2d_reference.py and trace_reference.py; it widens the trace scripts' load_unet to VNet
 # checkpoints so that trace_<method>.py runs unchanged on either network.
 
@@ -9,40 +9,16 @@ class VNet(nn.Module):
     def __init__(self, n_channels, n_classes, n_filters, normalization, has_dropout=False):
         super().__init__()
         self.has_dropout = has_dropout
-        n = n_filters
-        self.block_one = ConvBlock(1, n_channels, n, normalization)
-        self.block_one_dw = DownsamplingConvBlock(n, 2 * n, normalization=normalization)
-        self.block_two = ConvBlock(2, 2 * n, 2 * n, normalization)
-        self.block_two_dw = DownsamplingConvBlock(2 * n, 4 * n, normalization=normalization)
-        self.block_three = ConvBlock(3, 4 * n, 4 * n, normalization)
-        self.block_three_dw = DownsamplingConvBlock(4 * n, 8 * n, normalization=normalization)
-        self.block_four = ConvBlock(3, 8 * n, 8 * n, normalization)
-        self.block_four_dw = DownsamplingConvBlock(8 * n, 16 * n, normalization=normalization)
-        self.block_five = ConvBlock(3, 16 * n, 16 * n, normalization)
-        self.block_five_up = UpsamplingDeconvBlock(16 * n, 8 * n, normalization=normalization)
-        self.block_six = ConvBlock(3, 8 * n, 8 * n, normalization)
-        self.block_six_up = UpsamplingDeconvBlock(8 * n, 4 * n, normalization=normalization)
-        self.block_seven = ConvBlock(3, 4 * n, 4 * n, normalization)
-        self.block_seven_up = UpsamplingDeconvBlock(4 * n, 2 * n, normalization=normalization)
-        self.block_eight = ConvBlock(2, 2 * n, 2 * n, normalization)
-        self.block_eight_up = UpsamplingDeconvBlock(2 * n, n, normalization=normalization)
-        self.block_nine = ConvBlock(1, n, n, normalization)
-        self.out_conv = nn.Conv3d(n, n_classes, 1, padding=0)
+        vnet_encoder_blocks(self, n_channels, n_filters, normalization)
+        vnet_decoder_blocks(self, n_filters, normalization)
+        self.out_conv = nn.Conv3d(n_filters, n_classes, 1, padding=0)
         self.dropout = nn.Dropout3d(p=0.5)
 
     def forward(self, x):
-        x1 = self.block_one(x)
-        x2 = self.block_two(self.block_one_dw(x1))
-        x3 = self.block_three(self.block_two_dw(x2))
-        x4 = self.block_four(self.block_three_dw(x3))
-        x5 = self.block_five(self.block_four_dw(x4))
+        features = vnet_encode(self, x)
         if self.has_dropout:
-            x5 = self.dropout(x5)
-        x = self.block_five_up(x5) + x4
-        x = self.block_six_up(self.block_six(x)) + x3
-        x = self.block_seven_up(self.block_seven(x)) + x2
-        x = self.block_eight_up(self.block_eight(x)) + x1
-        x9 = self.block_nine(x)
+            features[4] = self.dropout(features[4])
+        x9 = vnet_decode(self, features)
         if self.has_dropout:
             x9 = self.dropout(x9)
         return self.out_conv(x9)

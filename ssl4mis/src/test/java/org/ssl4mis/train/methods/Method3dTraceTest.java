@@ -34,7 +34,7 @@ import org.ssl4mis.train.methods.MethodTraceTest.Trace;
  * cross-pseudo-supervision and R-Drop scripts do (R-Drop's model2 keeps its xavier init), so that the signal
  * survives the 20 unnormalised layers; re-stated for Python in {@code resources/methods/vnet_reference.py} from the
  * VNet blocks of {@code networks/canet_reference.py}. Measured (libtorch 2.10 against torch 1.13, CPU): every term
- * of every method within {@code 2.5e-7} relative over the ten iterations. Why not batch norm ({@code
+ * of every method within {@code 1.2e-7} relative over the ten iterations (many exactly equal). Why not batch norm ({@code
  * net_factory_3d}'s VNet): with batch norm over these tiny maps (a 2x2x1 or 2x2x2 bottleneck) the two sides agree
  * to {@code 1e-7} for two iterations and then drift apart chaotically ({@code 1e-4..1e-2} by the tenth iteration,
  * more with {@code n_filters=4}), float rounding amplified by near-zero batch variances; larger volumes would cost
