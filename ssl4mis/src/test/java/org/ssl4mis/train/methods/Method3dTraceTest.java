@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.networks.ScriptInits;
 import org.ssl4mis.tensor.Tensors;
+import org.ssl4mis.train.methods.MethodTraceTest.BetaDraws;
 import org.ssl4mis.train.methods.MethodTraceTest.Draws;
 import org.ssl4mis.train.methods.MethodTraceTest.Shape;
 import org.ssl4mis.train.methods.MethodTraceTest.Trace;
@@ -34,8 +35,8 @@ import org.ssl4mis.train.methods.MethodTraceTest.Trace;
  * cross-pseudo-supervision and R-Drop scripts do (R-Drop's model2 keeps its xavier init), so that the signal
  * survives the 20 unnormalised layers; re-stated for Python in {@code resources/methods/vnet_reference.py} from the
  * VNet blocks of {@code networks/canet_reference.py}. Measured (libtorch 2.10 against torch 1.13, CPU): every term
- * of every method within {@code 1.2e-7} relative over the ten iterations (many exactly equal). Why not batch norm ({@code
- * net_factory_3d}'s VNet): with batch norm over these tiny maps (a 2x2x1 or 2x2x2 bottleneck) the two sides agree
+ * of every method within {@code 1.2e-7} relative over the ten iterations (many exactly equal). Why not batch
+ * norm ({@code net_factory_3d}'s VNet): with batch norm over these tiny maps (a 2x2x1 or 2x2x2 bottleneck) the two sides agree
  * to {@code 1e-7} for two iterations and then drift apart chaotically ({@code 1e-4..1e-2} by the tenth iteration,
  * more with {@code n_filters=4}), float rounding amplified by near-zero batch variances; larger volumes would cost
  * more than this class's time budget. The scripts' own default networks ({@code unet_3D}, R-Drop's {@code vnet}
@@ -114,24 +115,11 @@ class Method3dTraceTest {
 
   @Test
   void interpolationConsistency(@TempDir Path dir) throws Exception {
-    SplittableRandom random = new SplittableRandom(43);
-    List<double[]> factors = new ArrayList<>();
-    InterpolationConsistency ict = new InterpolationConsistency((alpha, n) -> {
-      double[] f = new double[n];
-      for (int i = 0; i < n; i++) {
-        f[i] = InterpolationConsistency.sampleBeta(random, alpha, alpha);
-      }
-      factors.add(f);
-      return f;
-    });
+    BetaDraws factors = new BetaDraws(43);
     // five volumes, two labelled: the third unlabelled one is left out of the mix only by the 3D script
-    Trace t = MethodTraceTest.run(dir, 34, ict, VOLUME, "vnet", CLASSES, volumes(5), 2, 1.0, Map.of(), null);
-    assertEquals(MethodTraceTest.ITERATIONS, factors.size(), "one draw of coefficients per iteration");
-    List<Tensor> saved = new ArrayList<>();
-    for (double[] f : factors) {
-      saved.add(Tensors.fromDoubles(f, f.length));
-    }
-    t.tree.put("factors", saved);
+    Trace t = MethodTraceTest.run(dir, 34, new InterpolationConsistency(factors), VOLUME, "vnet", CLASSES, volumes(5),
+        2, 1.0, Map.of(), null);
+    factors.handTo(t);
     t.compareWithPython("trace_ict.py");
     assertTrue(t.javaTerms.getLast().get("info/consistency_loss") > 1e-6, "the consistency is exercised");
   }

@@ -134,23 +134,9 @@ class MethodTraceTest {
 
   @Test
   void interpolationConsistency(@TempDir Path dir) throws Exception {
-    SplittableRandom random = new SplittableRandom(23);
-    List<double[]> factors = new ArrayList<>();
-    InterpolationConsistency ict = new InterpolationConsistency((alpha, n) -> {
-      double[] f = new double[n];
-      for (int i = 0; i < n; i++) {
-        f[i] = InterpolationConsistency.sampleBeta(random, alpha, alpha);
-      }
-      factors.add(f);
-      return f;
-    });
-    Trace t = run(dir, 14, ict, "unet", 4, BATCH, LABELED_BS, 1.0, Map.of(), null);
-    assertEquals(ITERATIONS, factors.size(), "one draw of coefficients per iteration");
-    List<Tensor> saved = new ArrayList<>();
-    for (double[] f : factors) {
-      saved.add(Tensors.fromDoubles(f, f.length));
-    }
-    t.tree.put("factors", saved);
+    BetaDraws factors = new BetaDraws(23);
+    Trace t = run(dir, 14, new InterpolationConsistency(factors), "unet", 4, BATCH, LABELED_BS, 1.0, Map.of(), null);
+    factors.handTo(t);
     t.compareWithPython("trace_ict.py");
     assertTrue(t.javaTerms.get(ITERATIONS - 1).get("info/consistency_loss") > 1e-6, "the consistency is exercised");
   }
@@ -220,6 +206,39 @@ class MethodTraceTest {
         out.add(it);
       }
       return out;
+    }
+  }
+
+  /**
+   * ICT's {@code Beta(alpha, alpha)} mixing coefficients: drawn from a seeded Java stream, recorded per iteration
+   * so that Python can be handed the same ones (in place of {@code np.random.beta}).
+   */
+  static final class BetaDraws implements InterpolationConsistency.MixFactorSampler {
+    private final SplittableRandom random;
+    private final List<double[]> values = new ArrayList<>();
+
+    BetaDraws(long seed) {
+      random = new SplittableRandom(seed);
+    }
+
+    @Override
+    public double[] sample(double alpha, int n) {
+      double[] f = new double[n];
+      for (int i = 0; i < n; i++) {
+        f[i] = InterpolationConsistency.sampleBeta(random, alpha, alpha);
+      }
+      values.add(f);
+      return f;
+    }
+
+    /** Puts the draws into the trace's tree as {@code factors}, after checking there was one per iteration. */
+    void handTo(Trace trace) {
+      assertEquals(ITERATIONS, values.size(), "one draw of coefficients per iteration");
+      List<Tensor> saved = new ArrayList<>();
+      for (double[] f : values) {
+        saved.add(Tensors.fromDoubles(f, f.length));
+      }
+      trace.tree.put("factors", saved);
     }
   }
 
