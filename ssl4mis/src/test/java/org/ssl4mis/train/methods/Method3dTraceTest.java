@@ -21,26 +21,26 @@ import org.ssl4mis.train.methods.MethodTraceTest.Shape;
 import org.ssl4mis.train.methods.MethodTraceTest.Trace;
 
 /**
- * Ten iterations of each 3D method against a Python trace of its {@code train_*_3D.py} loop, as {@link
- * MethodTraceTest} does for 2D: the same initial weights (saved from Java after initialisation), the same ten
- * batches of {@code (B, 1, 32, 32, 16)} volumes with two classes, the same noise, one thread, iterations {@value MethodTraceTest#START} to {@value MethodTraceTest#START} + 9 (consistency
- * weight {@code sigmoid_rampup(6, 10)}, about 0.45). Java runs {@link org.ssl4mis.train.Optimization#iterate};
- * Python runs the same {@code trace_<method>.py} as the 2D test, whose {@code t['dim'] == 3} branches follow the
- * 3D scripts (MT without the iteration-1000 start, UA-MT's 5D shapes, ICT's first-two-volumes mix, EM's
- * {@code C = 2}). Every logged term, the total loss and the learning rate must agree within {@value
- * MethodTraceTest#REL} relative.
+ * Ten iterations of each 3D method against a Python trace of its {@code train_*_3D.py} loop, as {@link MethodTraceTest}
+ * does for 2D: the same initial weights (saved from Java after initialisation), the same ten batches of {@code (B, 1,
+ * 32, 32, 16)} volumes with two classes, the same noise, one thread, iterations {@value MethodTraceTest#START} to
+ * {@value MethodTraceTest#START} + 9 (consistency weight {@code sigmoid_rampup(6, 10)}, about 0.45). Java runs {@link
+ * org.ssl4mis.train.Optimization#iterate}; Python runs the same {@code trace_<method>.py} as the 2D test, whose {@code
+ * t['dim'] == 3} branches follow the 3D scripts (MT without the iteration-1000 start, UA-MT's 5D shapes, ICT's
+ * first-two-volumes mix, EM's {@code C = 2}). Every logged term, the total loss and the learning rate must agree within
+ * {@value MethodTraceTest#REL} relative.
  *
- * <p>Network: a tiny {@code vnet} ({@code n_filters=2}, {@code normalization=none} as in the VNet class's own
- * default, {@code has_dropout=false}), every network (students and teacher) kaiming-normal initialised as the 3D
- * cross-pseudo-supervision and R-Drop scripts do (R-Drop's model2 keeps its xavier init), so that the signal
- * survives the 20 unnormalised layers; re-stated for Python in {@code resources/methods/vnet_reference.py} from the
- * VNet blocks of {@code networks/canet_reference.py}. Measured (libtorch 2.10 against torch 1.13, CPU): every term
- * of every method within {@code 1.2e-7} relative over the ten iterations (many exactly equal). Why not batch
- * norm ({@code net_factory_3d}'s VNet): with batch norm over these tiny maps (a 2x2x1 or 2x2x2 bottleneck) the two sides agree
- * to {@code 1e-7} for two iterations and then drift apart chaotically ({@code 1e-4..1e-2} by the tenth iteration,
- * more with {@code n_filters=4}), float rounding amplified by near-zero batch variances; larger volumes would cost
- * more than this class's time budget. The scripts' own default networks ({@code unet_3D}, R-Drop's {@code vnet}
- * with dropout) are not what is traced: the loops, losses, optimizers, EMA and learning-rate order are.
+ * <p>Network: a tiny {@code vnet} ({@code n_filters=2}, {@code normalization=none} as in the VNet class's own default,
+ * {@code has_dropout=false}), every network (students and teacher) kaiming-normal initialised as the 3D
+ * cross-pseudo-supervision and R-Drop scripts do (R-Drop's model2 keeps its xavier init), so that the signal survives
+ * the 20 unnormalised layers; re-stated for Python in {@code resources/methods/vnet_reference.py} from the VNet blocks
+ * of {@code networks/canet_reference.py}. Measured (libtorch 2.10 against torch 1.13, CPU): every term of every method
+ * within {@code 1.2e-7} relative over the ten iterations (many exactly equal). Why not batch norm ({@code
+ * net_factory_3d}'s VNet): with batch norm over these tiny maps (a 2x2x1 or 2x2x2 bottleneck) the two sides agree to
+ * {@code 1e-7} for two iterations and then drift apart chaotically ({@code 1e-4..1e-2} by the tenth iteration, more
+ * with {@code n_filters=4}), float rounding amplified by near-zero batch variances; larger volumes would cost more than
+ * this class's time budget. The scripts' own default networks ({@code unet_3D}, R-Drop's {@code vnet} with dropout) are
+ * not what is traced: the loops, losses, optimizers, EMA and learning-rate order are.
  *
  * <table>
  *   <caption>What each 3D trace aligns</caption>

@@ -36,6 +36,9 @@ import org.ssl4mis.train.TrainConfig;
  * learning rate of every iteration must agree within {@value #REL} relative, with an absolute floor of
  * {@value #ABS} for terms near zero (MT's {@code consistency_loss} is exactly 0 before iteration 1000).
  *
+ * <p>{@link Method3dTraceTest} runs the same scripts, through {@link #run(Path, long, Method, Shape, String, int, List,
+ * int, double, Map, Draws)}, on 3D volumes.
+ *
  * <p>The iterations run from {@value #START} to {@value #START} + 9 with {@code max_iterations}
  * {@value #MAX_ITERATIONS} and {@code consistency_rampup} {@value #RAMPUP}: the consistency weights are well
  * above zero, MT's 2D script switches its consistency on at 1000 half-way through, UA-MT's threshold is near
