@@ -1,4 +1,5 @@
-# train_entropy_minimization_2D.py's loop for the trace test (no randomness of its own).
+# train_entropy_minimization_2D.py's and train_entropy_minimization_3D.py's loop for the trace test (no
+# randomness of its own).
 # Usage: trace_em.py model.pth trace.pth
 
 
@@ -19,7 +20,7 @@ def trace_em():
         supervised_loss = 0.5 * (loss_dice + loss_ce)
 
         consistency_weight = get_current_consistency_weight(t, iter_num // 150)
-        consistency_loss = entropy_loss(outputs_soft, C=4)
+        consistency_loss = entropy_loss(outputs_soft, C=4 if t['dim'] == 2 else 2)  # the scripts' constants
         loss = supervised_loss + consistency_weight * consistency_loss
         optimizer.zero_grad()
         loss.backward()

@@ -1,4 +1,5 @@
-# train_interpolation_consistency_training_2D.py's loop for the trace test, the np.random.beta draws precomputed.
+# train_interpolation_consistency_training_2D.py's (and _3D.py's) loop for the trace test, the np.random.beta
+# draws precomputed.
 # Usage: trace_ict.py model.pth ema.pth trace.pth
 
 
@@ -15,11 +16,16 @@ def trace_ict():
         unlabeled_volume_batch = volume_batch[lb:]
         labeled_volume_batch = volume_batch[:lb]
 
-        # ICT mix factors: np.random.beta(ict_alpha, ict_alpha, size=(lb // 2, 1, 1, 1)), drawn in Java
-        ict_mix_factors = t['factors'][k].numpy().reshape(lb // 2, 1, 1, 1)
+        # ICT mix factors: np.random.beta(ict_alpha, ict_alpha, size=(lb // 2, 1, 1, 1)) (3D: one more 1), drawn
+        # in Java
+        ict_mix_factors = t['factors'][k].numpy().reshape((lb // 2,) + (1,) * (volume_batch.dim() - 1))
         ict_mix_factors = torch.tensor(ict_mix_factors, dtype=torch.float)
-        unlabeled_volume_batch_0 = unlabeled_volume_batch[0:lb // 2, ...]
-        unlabeled_volume_batch_1 = unlabeled_volume_batch[lb // 2:, ...]
+        if t['dim'] == 2:
+            unlabeled_volume_batch_0 = unlabeled_volume_batch[0:lb // 2, ...]
+            unlabeled_volume_batch_1 = unlabeled_volume_batch[lb // 2:, ...]
+        else:  # the 3D script mixes the first two unlabelled volumes whatever the batch
+            unlabeled_volume_batch_0 = unlabeled_volume_batch[0:1, ...]
+            unlabeled_volume_batch_1 = unlabeled_volume_batch[1:2, ...]
 
         batch_ux_mixed = unlabeled_volume_batch_0 * (1.0 - ict_mix_factors) + \
             unlabeled_volume_batch_1 * ict_mix_factors

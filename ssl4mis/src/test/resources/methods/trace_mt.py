@@ -1,4 +1,5 @@
-# train_mean_teacher_2D.py's loop for the trace test, the teacher's torch.randn_like draws precomputed.
+# train_mean_teacher_2D.py's and train_mean_teacher_3D.py's loop for the trace test, the teacher's
+# torch.randn_like draws precomputed.
 # Usage: trace_mt.py model.pth ema.pth trace.pth
 
 
@@ -28,7 +29,7 @@ def trace_mt():
         loss_dice = dice_loss(outputs_soft[:lb], label_batch[:lb], num_classes)
         supervised_loss = 0.5 * (loss_dice + loss_ce)
         consistency_weight = get_current_consistency_weight(t, iter_num // 150)
-        if iter_num < 1000:
+        if t['dim'] == 2 and iter_num < 1000:  # the 3D script has no such start
             consistency_loss = 0.0
         else:
             consistency_loss = torch.mean((outputs_soft[lb:] - ema_output_soft) ** 2)

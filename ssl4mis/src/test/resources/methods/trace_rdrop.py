@@ -1,5 +1,5 @@
-# train_regularized_dropout_2D.py's loop for the trace test: two networks, two optimizers, the learning rate set
-# after iter_num += 1.
+# train_regularized_dropout_2D.py's (and _3D.py's) loop for the trace test: two networks, two optimizers, the
+# learning rate set after iter_num += 1.
 # Usage: trace_rdrop.py model1.pth model2.pth trace.pth
 
 

@@ -1,8 +1,10 @@
 # The pieces the trace scripts share, restated from the reference scripts and utils/losses.py: the optimizer,
 # the teacher's EMA update, the poly rate, the losses beyond the supervised ones, and the trace's input/output.
-# Appended to unet2d_reference.py; a trace_<method>.py script follows and calls its loop.
+# Appended to unet2d_reference.py (and for 3D followed by vnet_reference.py); a trace_<method>.py script follows
+# and calls its loop. The scripts follow the 2D reference script and, where t['dim'] == 3, the 3D one.
 #
-# trace.pth (written by the Java test): {'images': [N x 1 x H x W] * 10, 'labels': [N x H x W] * 10,
+# trace.pth (written by the Java test): {'dim': 2 or 3, 'images': [N x 1 x H x W] or [N x 1 x D x H x W] * 10,
+#   'labels': [N x H x W] or [N x D x H x W] * 10,
 #   'draws': per iteration the list of standard normal draws the method asked for (teacher noise), or [],
 #   'factors': per iteration ICT's Beta draws (float64), or [], 'start_iter', 'max_iterations', 'base_lr',
 #   'labeled_bs', 'num_classes', 'consistency', 'consistency_rampup', 'ema_decay'}
@@ -12,7 +14,7 @@ torch.set_num_threads(1)  # tiny networks: worker threads only contend on a busy
 
 def load_trace(path):
     t = torch.load(path)
-    for k in ('start_iter', 'max_iterations', 'labeled_bs', 'num_classes'):
+    for k in ('dim', 'start_iter', 'max_iterations', 'labeled_bs', 'num_classes'):
         t[k] = int(t[k])
     for k in ('base_lr', 'consistency', 'consistency_rampup', 'ema_decay'):
         t[k] = float(t[k])

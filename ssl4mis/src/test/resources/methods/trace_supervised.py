@@ -1,4 +1,5 @@
-# train_fully_supervised_2D.py's loop for the trace test: labelled batches only, the loss on the whole batch.
+# train_fully_supervised_2D.py's (and _3D.py's, with DiceLoss(2) = DiceLoss(num_classes) at 2 classes) loop for
+# the trace test: labelled batches only, the loss on the whole batch.
 # Usage: trace_supervised.py model.pth trace.pth
 
 

@@ -1,5 +1,5 @@
-# train_uncertainty_aware_mean_teacher_2D.py's loop for the trace test, every torch.randn_like draw (the
-# teacher's input noise, then the T/2 noisy passes over the repeated batch) precomputed.
+# train_uncertainty_aware_mean_teacher_2D.py's (and _3D.py's) loop for the trace test, every torch.randn_like
+# draw (the teacher's input noise, then the T/2 noisy passes over the repeated batch) precomputed.
 # Usage: trace_uamt.py model.pth ema.pth trace.pth
 
 
@@ -24,16 +24,17 @@ def trace_uamt():
         with torch.no_grad():
             ema_output = ema_model(ema_inputs)
         T = 8
-        _, _, w, h = unlabeled_volume_batch.shape
-        volume_batch_r = unlabeled_volume_batch.repeat(2, 1, 1, 1)
+        spatial = list(unlabeled_volume_batch.shape[2:])  # w, h (2D) or d, w, h (3D)
+        volume_batch_r = unlabeled_volume_batch.repeat(2, *[1] * (unlabeled_volume_batch.dim() - 1))
         stride = volume_batch_r.shape[0] // 2
-        preds = torch.zeros([stride * T, num_classes, w, h])
+        # the 3D script writes 2 where the 2D one writes num_classes (its num_classes is 2)
+        preds = torch.zeros([stride * T, num_classes] + spatial)
         for i in range(T // 2):
             ema_inputs = volume_batch_r + torch.clamp(draws.randn_like(volume_batch_r) * 0.1, -0.2, 0.2)
             with torch.no_grad():
                 preds[2 * stride * i:2 * stride * (i + 1)] = ema_model(ema_inputs)
         preds = F.softmax(preds, dim=1)
-        preds = preds.reshape(T, stride, num_classes, w, h)
+        preds = preds.reshape([T, stride, num_classes] + spatial)
         preds = torch.mean(preds, dim=0)
         uncertainty = -1.0 * torch.sum(preds * torch.log(preds + 1e-6), dim=1, keepdim=True)
 

@@ -68,6 +68,51 @@ class UpsamplingDeconvBlock(nn.Module):
         return self.conv(x)
 
 
+def vnet_encoder_blocks(net, n_channels, n, normalization):
+    """VNet's encoder modules, block_one .. block_five, set on `net` in the reference's registration order."""
+    net.block_one = ConvBlock(1, n_channels, n, normalization)
+    net.block_one_dw = DownsamplingConvBlock(n, 2 * n, normalization=normalization)
+    net.block_two = ConvBlock(2, 2 * n, 2 * n, normalization)
+    net.block_two_dw = DownsamplingConvBlock(2 * n, 4 * n, normalization=normalization)
+    net.block_three = ConvBlock(3, 4 * n, 4 * n, normalization)
+    net.block_three_dw = DownsamplingConvBlock(4 * n, 8 * n, normalization=normalization)
+    net.block_four = ConvBlock(3, 8 * n, 8 * n, normalization)
+    net.block_four_dw = DownsamplingConvBlock(8 * n, 16 * n, normalization=normalization)
+    net.block_five = ConvBlock(3, 16 * n, 16 * n, normalization)
+
+
+def vnet_decoder_blocks(net, n, normalization):
+    """VNet's decoder modules, block_five_up .. block_nine (the output convolutions are the network's own)."""
+    net.block_five_up = UpsamplingDeconvBlock(16 * n, 8 * n, normalization=normalization)
+    net.block_six = ConvBlock(3, 8 * n, 8 * n, normalization)
+    net.block_six_up = UpsamplingDeconvBlock(8 * n, 4 * n, normalization=normalization)
+    net.block_seven = ConvBlock(3, 4 * n, 4 * n, normalization)
+    net.block_seven_up = UpsamplingDeconvBlock(4 * n, 2 * n, normalization=normalization)
+    net.block_eight = ConvBlock(2, 2 * n, 2 * n, normalization)
+    net.block_eight_up = UpsamplingDeconvBlock(2 * n, n, normalization=normalization)
+    net.block_nine = ConvBlock(1, n, n, normalization)
+
+
+def vnet_encode(net, x):
+    """The five encoder features [x1, x2, x3, x4, x5] (before any dropout)."""
+    x1 = net.block_one(x)
+    x2 = net.block_two(net.block_one_dw(x1))
+    x3 = net.block_three(net.block_two_dw(x2))
+    x4 = net.block_four(net.block_three_dw(x3))
+    x5 = net.block_five(net.block_four_dw(x4))
+    return [x1, x2, x3, x4, x5]
+
+
+def vnet_decode(net, features):
+    """x9: each upsampled level added to the encoder's, then block_nine (before any dropout)."""
+    x1, x2, x3, x4, x5 = features
+    x = net.block_five_up(x5) + x4
+    x = net.block_six_up(net.block_six(x)) + x3
+    x = net.block_seven_up(net.block_seven(x)) + x2
+    x = net.block_eight_up(net.block_eight(x)) + x1
+    return net.block_nine(x)
+
+
 # ---- the transformer bottleneck (TransUNet-style, pre-norm) -----------------------------------------------
 
 class Embeddings(nn.Module):
@@ -168,40 +213,21 @@ class CANet(nn.Module):
         self.has_dropout = has_dropout
         n = n_filters
         grid = [s // 16 for s in img_size]
-        self.block_one = ConvBlock(1, n_channels, n, normalization)
-        self.block_one_dw = DownsamplingConvBlock(n, 2 * n, normalization=normalization)
-        self.block_two = ConvBlock(2, 2 * n, 2 * n, normalization)
-        self.block_two_dw = DownsamplingConvBlock(2 * n, 4 * n, normalization=normalization)
-        self.block_three = ConvBlock(3, 4 * n, 4 * n, normalization)
-        self.block_three_dw = DownsamplingConvBlock(4 * n, 8 * n, normalization=normalization)
-        self.block_four = ConvBlock(3, 8 * n, 8 * n, normalization)
-        self.block_four_dw = DownsamplingConvBlock(8 * n, 16 * n, normalization=normalization)
-        self.block_five = ConvBlock(3, 16 * n, 16 * n, normalization)
+        vnet_encoder_blocks(self, n_channels, n, normalization)
         self.transformer = CANetTransformer(16 * n, grid, patch_size, hidden_size, num_heads, mlp_dim, num_layers,
                                             dropout_rate, attention_dropout_rate)
         if hidden_size != 16 * n:
             self.restore_conv = nn.Conv3d(hidden_size, 16 * n, 1)
         if patch_size > 1:
             self.upsample = nn.Upsample(scale_factor=patch_size, mode='trilinear', align_corners=False)
-        self.block_five_up = UpsamplingDeconvBlock(16 * n, 8 * n, normalization=normalization)
-        self.block_six = ConvBlock(3, 8 * n, 8 * n, normalization)
-        self.block_six_up = UpsamplingDeconvBlock(8 * n, 4 * n, normalization=normalization)
-        self.block_seven = ConvBlock(3, 4 * n, 4 * n, normalization)
-        self.block_seven_up = UpsamplingDeconvBlock(4 * n, 2 * n, normalization=normalization)
-        self.block_eight = ConvBlock(2, 2 * n, 2 * n, normalization)
-        self.block_eight_up = UpsamplingDeconvBlock(2 * n, n, normalization=normalization)
-        self.block_nine = ConvBlock(1, n, n, normalization)
+        vnet_decoder_blocks(self, n, normalization)
         self.out_conv = nn.Conv3d(n, n_classes, 1, padding=0)
         self.out_conv2 = nn.Conv3d(n, n_classes, 1, padding=0)
         self.tanh = nn.Tanh()
         self.dropout = nn.Dropout3d(p=0.5)
 
     def encoder(self, x):
-        x1 = self.block_one(x)
-        x2 = self.block_two(self.block_one_dw(x1))
-        x3 = self.block_three(self.block_two_dw(x2))
-        x4 = self.block_four(self.block_three_dw(x3))
-        x5 = self.block_five(self.block_four_dw(x4))
+        x1, x2, x3, x4, x5 = vnet_encode(self, x)
         if self.has_dropout:
             x5 = self.dropout(x5)
         t = self.transformer(x5)
@@ -212,12 +238,7 @@ class CANet(nn.Module):
         return [x1, x2, x3, x4, t]
 
     def decoder(self, features):
-        x1, x2, x3, x4, x5 = features
-        x = self.block_five_up(x5) + x4
-        x = self.block_six_up(self.block_six(x)) + x3
-        x = self.block_seven_up(self.block_seven(x)) + x2
-        x = self.block_eight_up(self.block_eight(x)) + x1
-        x9 = self.block_nine(x)
+        x9 = vnet_decode(self, features)
         if self.has_dropout:
             x9 = self.dropout(x9)
         return self.tanh(self.out_conv(x9)), self.out_conv2(x9)

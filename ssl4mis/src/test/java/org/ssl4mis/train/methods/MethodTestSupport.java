@@ -101,13 +101,16 @@ final class MethodTestSupport {
 
   /**
    * The Python side from several test resources (absolute resource paths, joined in order; a script's
-   * {@code if __name__ == "__main__":} block is cut so that only the last one runs).
+   * {@code if __name__ == "__main__":} block, either quoting, is cut so that only the last one runs).
    */
   static Map<String, Double> pythonOf(java.util.List<String> resources, String... args) throws IOException {
     StringBuilder source = new StringBuilder();
     for (String r : resources) {
       String text = absoluteResource(r);
       int main = text.indexOf("\nif __name__ == \"__main__\":");
+      if (main < 0) {
+        main = text.indexOf("\nif __name__ == '__main__':");
+      }
       source.append(main < 0 ? text : text.substring(0, main + 1)).append("\n\n");
     }
     String out = PythonReference.run(source.toString(), Duration.ofSeconds(300), args).strip();

@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
+import java.util.function.Consumer;
+import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterAll;
@@ -33,6 +35,9 @@ import org.ssl4mis.train.TrainConfig;
  * weight_decay=1e-4)}, its EMA update and its learning-rate order. Every logged term, the total loss and the
  * learning rate of every iteration must agree within {@value #REL} relative, with an absolute floor of
  * {@value #ABS} for terms near zero (MT's {@code consistency_loss} is exactly 0 before iteration 1000).
+ *
+ * <p>{@link Method3dTraceTest} runs the same scripts, through {@link #run(Path, long, Method, Shape, String, int, List,
+ * int, double, Map, Draws)}, on 3D volumes.
  *
  * <p>The iterations run from {@value #START} to {@value #START} + 9 with {@code max_iterations}
  * {@value #MAX_ITERATIONS} and {@code consistency_rampup} {@value #RAMPUP}: the consistency weights are well
@@ -79,6 +84,17 @@ class MethodTraceTest {
   static final double ABS = 1e-7;
   /** A deterministic forward pass: no encoder dropout. */
   static final String NO_DROPOUT = "feature_chns=" + MethodTestSupport.WIDTHS + ";dropout=0,0,0,0,0";
+  /** The 2D traces: the tiny UNet on 32 x 32 images, {@code unet2d_reference.py} on the Python side. */
+  static final Shape PLANAR = new Shape(2, new int[] {MethodTestSupport.SIDE, MethodTestSupport.SIDE}, NO_DROPOUT,
+      null, List.of("/methods/unet2d_reference.py", "/methods/trace_reference.py"));
+
+  /**
+   * What a trace runs on: the script's dimension, the patch, the default {@code model_options} (a deterministic
+   * network), the initialisation of the networks the method leaves at their default (null: the network's own;
+   * applied before the weights are saved) and the Python resources that precede {@code trace_<method>.py} (the
+   * network re-statement and {@code trace_reference.py}).
+   */
+  record Shape(int dim, int[] patch, String modelOptions, Consumer<Module> init, List<String> prelude) {}
 
   @BeforeAll
   static void oneThread() {
@@ -121,23 +137,9 @@ class MethodTraceTest {
 
   @Test
   void interpolationConsistency(@TempDir Path dir) throws Exception {
-    SplittableRandom random = new SplittableRandom(23);
-    List<double[]> factors = new ArrayList<>();
-    InterpolationConsistency ict = new InterpolationConsistency((alpha, n) -> {
-      double[] f = new double[n];
-      for (int i = 0; i < n; i++) {
-        f[i] = InterpolationConsistency.sampleBeta(random, alpha, alpha);
-      }
-      factors.add(f);
-      return f;
-    });
-    Trace t = run(dir, 14, ict, "unet", 4, BATCH, LABELED_BS, 1.0, Map.of(), null);
-    assertEquals(ITERATIONS, factors.size(), "one draw of coefficients per iteration");
-    List<Tensor> saved = new ArrayList<>();
-    for (double[] f : factors) {
-      saved.add(Tensors.fromDoubles(f, f.length));
-    }
-    t.tree.put("factors", saved);
+    BetaDraws factors = new BetaDraws(23);
+    Trace t = run(dir, 14, new InterpolationConsistency(factors), "unet", 4, BATCH, LABELED_BS, 1.0, Map.of(), null);
+    factors.handTo(t);
     t.compareWithPython("trace_ict.py");
     assertTrue(t.javaTerms.get(ITERATIONS - 1).get("info/consistency_loss") > 1e-6, "the consistency is exercised");
   }
@@ -210,12 +212,46 @@ class MethodTraceTest {
     }
   }
 
+  /**
+   * ICT's {@code Beta(alpha, alpha)} mixing coefficients: drawn from a seeded Java stream, recorded per iteration
+   * so that Python can be handed the same ones (in place of {@code np.random.beta}).
+   */
+  static final class BetaDraws implements InterpolationConsistency.MixFactorSampler {
+    private final SplittableRandom random;
+    private final List<double[]> values = new ArrayList<>();
+
+    BetaDraws(long seed) {
+      random = new SplittableRandom(seed);
+    }
+
+    @Override
+    public double[] sample(double alpha, int n) {
+      double[] f = new double[n];
+      for (int i = 0; i < n; i++) {
+        f[i] = InterpolationConsistency.sampleBeta(random, alpha, alpha);
+      }
+      values.add(f);
+      return f;
+    }
+
+    /** Puts the draws into the trace's tree as {@code factors}, after checking there was one per iteration. */
+    void handTo(Trace trace) {
+      assertEquals(ITERATIONS, values.size(), "one draw of coefficients per iteration");
+      List<Tensor> saved = new ArrayList<>();
+      for (double[] f : values) {
+        saved.add(Tensors.fromDoubles(f, f.length));
+      }
+      trace.tree.put("factors", saved);
+    }
+  }
+
   /** A finished Java run: its per-iteration terms, the saved weights and the tree for Python. */
   static final class Trace {
     final List<Map<String, Double>> javaTerms = new ArrayList<>();
     final List<Path> networkFiles = new ArrayList<>();
     final Map<String, Object> tree = new LinkedHashMap<>();
     Path dir;
+    List<String> prelude;
 
     /** Runs {@code script}, compares every term of every iteration and returns Python's values. */
     Map<String, Double> compareWithPython(String script) throws Exception {
@@ -224,9 +260,9 @@ class MethodTraceTest {
       List<String> args = new ArrayList<>();
       networkFiles.forEach(p -> args.add(p.toString()));
       args.add(treeFile.toString());
-      Map<String, Double> py = MethodTestSupport.pythonOf(
-          List.of("/methods/unet2d_reference.py", "/methods/trace_reference.py", "/methods/" + script),
-          args.toArray(String[]::new));
+      List<String> resources = new ArrayList<>(prelude);
+      resources.add("/methods/" + script);
+      Map<String, Double> py = MethodTestSupport.pythonOf(resources, args.toArray(String[]::new));
       Map<String, Double> worst = new java.util.TreeMap<>();
       StringBuilder all = new StringBuilder();
       for (int k = 0; k < ITERATIONS; k++) {
@@ -258,28 +294,45 @@ class MethodTraceTest {
     }
   }
 
+  /** A 2D trace ({@link #PLANAR}) on {@value #ITERATIONS} reproducible batches of {@code batch} images. */
+  static Trace run(Path dir, long seed, Method method, String model, int classes, int batch, int labeledBs, double consistency,
+      Map<String, String> extra, Draws draws) throws Exception {
+    List<Tensor[]> batches = new ArrayList<>();
+    for (int k = 0; k < ITERATIONS; k++) {
+      Tensor[] b = MethodTestSupport.batch(batch, 500 + k);
+      // two classes: the upper two intensity bands against the lower two
+      batches.add(classes == MethodTestSupport.CLASSES ? b
+          : new Tensor[] {b[0], b[1].ge(new org.bytedeco.pytorch.Scalar(2L)).to(torch.ScalarType.Long)});
+    }
+    return run(dir, seed, method, PLANAR, model, classes, batches, labeledBs, consistency, extra, draws);
+  }
+
   /**
    * Builds the method's networks as the engine does (students, and the teacher with detached parameters),
    * saves their initial weights, and runs {@value #ITERATIONS} iterations of {@link Optimization#iterate} on
-   * fixed batches, recording each iteration's scalars, {@code loss} and {@code lr}.
+   * the fixed {@code batches} (image, label), recording each iteration's scalars, {@code loss} and {@code lr}.
    */
-  static Trace run(Path dir, long seed, Method method, String model, int classes, int batch, int labeledBs, double consistency,
-      Map<String, String> extra, Draws draws) throws Exception {
+  static Trace run(Path dir, long seed, Method method, Shape shape, String model, int classes, List<Tensor[]> batches,
+      int labeledBs, double consistency, Map<String, String> extra, Draws draws) throws Exception {
+    assertEquals(ITERATIONS, batches.size(), "one batch per iteration");
+    int batch = (int) batches.getFirst()[0].size(0);
     Map<String, String> options = new LinkedHashMap<>(extra);
-    options.putIfAbsent("model_options", NO_DROPOUT);
-    TrainConfig config = new TrainConfig(method.name(), 2, "/nonexistent", "trace/" + method.name(), model,
-        MAX_ITERATIONS, batch, true, BASE_LR, new int[] {MethodTestSupport.SIDE, MethodTestSupport.SIDE}, 1337,
-        classes, labeledBs, 7, 0, 0.99, "mse", consistency, RAMPUP, "cpu", 0, 0, false, true, "/nonexistent", 200,
-        3000, options);
+    options.putIfAbsent("model_options", shape.modelOptions());
+    TrainConfig config = new TrainConfig(method.name(), shape.dim(), "/nonexistent", "trace/" + method.name(), model,
+        MAX_ITERATIONS, batch, true, BASE_LR, shape.patch(), 1337, classes, labeledBs, 7, 0, 0.99, "mse",
+        consistency, RAMPUP, "cpu", 0, 0, false, true, "/nonexistent", 200, 3000, options);
     Networks.Options netOptions = Networks.Options.parse(options.get("model_options"));
     MethodTestSupport.seed(seed);
     Trace trace = new Trace();
     trace.dir = dir;
+    trace.prelude = shape.prelude();
     List<Networks.Network> students = new ArrayList<>();
     for (Method.Student s : method.students(config)) {
       Networks.Network n = Networks.create(s.network(), 1, classes, netOptions);
       if (s.init() != null) {
         s.init().accept(n.module());
+      } else if (shape.init() != null) {
+        shape.init().accept(n.module());
       }
       n.module().train(true);
       students.add(n);
@@ -290,6 +343,9 @@ class MethodTraceTest {
     Networks.Network ema = null;
     if (method.usesEmaModel()) {
       ema = Networks.create(model, 1, classes, netOptions);
+      if (shape.init() != null) {
+        shape.init().accept(ema.module());
+      }
       for (Tensor p : org.ssl4mis.nn.StateDict.parameters(ema.module()).values()) {
         p.detach_();
       }
@@ -300,12 +356,9 @@ class MethodTraceTest {
     }
     List<Tensor> images = new ArrayList<>();
     List<Tensor> labels = new ArrayList<>();
-    for (int k = 0; k < ITERATIONS; k++) {
-      Tensor[] b = MethodTestSupport.batch(batch, 500 + k);
+    for (Tensor[] b : batches) {
       images.add(b[0]);
-      // two classes: the upper two intensity bands against the lower two
-      labels.add(classes == MethodTestSupport.CLASSES ? b[1] : b[1].ge(new org.bytedeco.pytorch.Scalar(2L))
-          .to(torch.ScalarType.Long));
+      labels.add(b[1]);
     }
 
     Optimization optimization = new Optimization(config, method, students, ema);
@@ -321,6 +374,7 @@ class MethodTraceTest {
         trace.javaTerms.add(terms);
       }
     }
+    trace.tree.put("dim", (long) shape.dim());
     trace.tree.put("images", images);
     trace.tree.put("labels", labels);
     trace.tree.put("draws", draws == null ? List.of() : draws.tensors());
