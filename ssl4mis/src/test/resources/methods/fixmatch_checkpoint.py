@@ -1,16 +1,8 @@
 # Reads a checkpoint of `train --method fixmatch` as the FixMatch scripts' util.load_checkpoint would: torch.load,
 # model.load_state_dict(ckpt['state_dict']) into the re-stated UNet (strict), optimizer.load_state_dict of an
-# optim.SGD like the scripts' ; and compares the optimizer dictionary's layout with the one PyTorch itself writes
+# optim.SGD like the scripts'; and compares the optimizer dictionary's layout with the one PyTorch itself writes
 # for the same network after a step. Arguments: the checkpoint file. Prints epoch, loss, lr and counts as JSON.
 from collections import OrderedDict
-
-
-def _widths(sd):
-    w = [sd['encoder.in_conv.conv_conv.0.weight'].shape[0]]
-    for k in range(1, 5):
-        w.append(sd['encoder.down%d.maxpool_conv.1.conv_conv.0.weight' % k].shape[0])
-    return w
-
 
 if __name__ == "__main__":
     ckpt = torch.load(sys.argv[1], map_location='cpu')
@@ -19,7 +11,7 @@ if __name__ == "__main__":
     sd = ckpt['state_dict']
     assert isinstance(sd, OrderedDict) and hasattr(sd, '_metadata'), type(sd)
     classes = sd['decoder.out_conv.weight'].shape[0]
-    net = UNet(1, classes, _widths(sd))
+    net = UNet(1, classes, unet_widths(sd))
     net.load_state_dict(sd)  # strict: every name and shape
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=0.0001)
     ours = ckpt['optimizer_state_dict']
@@ -30,7 +22,7 @@ if __name__ == "__main__":
         assert torch.equal(optimizer.state[params[i]]['momentum_buffer'], s['momentum_buffer']), i
 
     # the layout PyTorch writes for the scripts' optimizer after one step on the same network
-    ref_net = UNet(1, classes, _widths(sd))
+    ref_net = UNet(1, classes, unet_widths(sd))
     ref_optimizer = torch.optim.SGD(ref_net.parameters(), lr=0.01, momentum=0.9, weight_decay=0.0001)
     ref_net(torch.randn(2, 1, 32, 32)).sum().backward()
     ref_optimizer.step()
