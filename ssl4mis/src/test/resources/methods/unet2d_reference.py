@@ -119,16 +119,21 @@ class UNetURPC(nn.Module):
         return self.decoder(self.encoder(x), x.shape[2:])
 
 
+def unet_widths(sd):
+    """The five feature widths of a UNet state dict."""
+    w = [sd['encoder.in_conv.conv_conv.0.weight'].shape[0]]
+    for k in range(1, 5):
+        w.append(sd['encoder.down%d.maxpool_conv.1.conv_conv.0.weight' % k].shape[0])
+    return w
+
+
 def load_unet(path, network=None):
     """A UNet (or `network`, e.g. UNetURPC) in training mode with the weights of a state-dict file, its shape read
     from the file."""
     sd = torch.load(path, map_location='cpu')
-    w = [sd['encoder.in_conv.conv_conv.0.weight'].shape[0]]
-    for k in range(1, 5):
-        w.append(sd['encoder.down%d.maxpool_conv.1.conv_conv.0.weight' % k].shape[0])
     cin = sd['encoder.in_conv.conv_conv.0.weight'].shape[1]
     classes = sd['decoder.out_conv.weight'].shape[0]
-    net = (network or UNet)(cin, classes, w)
+    net = (network or UNet)(cin, classes, unet_widths(sd))
     net.load_state_dict(sd)
     net.train()
     return net

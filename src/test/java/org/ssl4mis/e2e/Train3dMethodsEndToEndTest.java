@@ -165,4 +165,19 @@ class Train3dMethodsEndToEndTest {
     assertEquals(20, c.scalars("loss/r_drop_loss").size());
     assertEquals(2, c.scalars("info/model2_val_dice_score").size());
   }
+
+  @Test
+  @Timeout(300)
+  void crossPseudoSupervision3d() throws Exception {
+    Path models = dir.resolve("cps");
+    double untrained = untrainedDice("vnet", 2);
+    Path snapshot = models.resolve("BraTs2019_Cross_Pseudo_Supervision_2/vnet");
+    List<String> log = runAndCheck("CPS", train3d("cps", "vnet", models, 20), snapshot, "model1_", untrained, 0.2, 20);
+    List<double[]> model2 = TrainEndToEnd.validations3d(log, "model2_");
+    assertEquals(2, model2.size());
+    System.out.printf(Locale.ROOT, "CPS 3D model2: validation Dice %.4f / %.4f%n", model2.get(0)[1], model2.get(1)[1]);
+    assertTrue(Math.max(model2.get(0)[1], model2.get(1)[1]) > untrained + 0.2, "CPS model2 learns");
+    assertTrue(Files.exists(snapshot.resolve("vnet_best_model1.pth")));
+    assertTrue(Files.exists(snapshot.resolve("vnet_best_model2.pth")));
+  }
 }

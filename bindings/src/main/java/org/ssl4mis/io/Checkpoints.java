@@ -86,6 +86,22 @@ public final class Checkpoints {
    * per-module {@code _metadata} versions, so Python's {@code load_state_dict} treats it as its own. Atomic.
    */
   public static void saveStateDict(Module module, Path file) throws IOException {
+    PyOrderedDict dict = stateDictObject(module);
+    if (formatOf(file).equals("safetensors")) {
+      Map<String, RawTensor> tensors = new LinkedHashMap<>();
+      dict.forEach((k, v) -> tensors.put((String) k, (RawTensor) v));
+      CheckpointConversion.writeStateDict(file, tensors, dict.metadata());
+      return;
+    }
+    PthWriter.write(file, dict);
+  }
+
+  /**
+   * {@code module.state_dict()} as the object {@code torch.save} pickles: an {@code OrderedDict} of names to
+   * tensors with the per-module {@code _metadata} versions; a value for {@link #saveTree} where a checkpoint
+   * nests the state dict ({@code {'state_dict': model.state_dict(), ...}}).
+   */
+  public static PyOrderedDict stateDictObject(Module module) {
     PyOrderedDict dict = new PyOrderedDict();
     for (Map.Entry<String, Tensor> e : StateDict.of(module).entrySet()) {
       dict.put(e.getKey(), toRaw(e.getValue()));
@@ -97,13 +113,7 @@ public final class Checkpoints {
       metadata.put(e.getKey(), local);
     }
     dict.setMetadata(metadata);
-    if (formatOf(file).equals("safetensors")) {
-      Map<String, RawTensor> tensors = new LinkedHashMap<>();
-      dict.forEach((k, v) -> tensors.put((String) k, (RawTensor) v));
-      CheckpointConversion.writeStateDict(file, tensors, metadata);
-      return;
-    }
-    PthWriter.write(file, dict);
+    return dict;
   }
 
   private static Map<String, RawTensor> readStateDict(Path file, String key) throws IOException {

@@ -157,6 +157,26 @@ public interface Method {
   }
 
   /**
+   * Writes the checkpoint of a student: by default its bare state dict, {@code torch.save(model.state_dict(),
+   * path)}, as most scripts do; a method whose script saves a whole dictionary (the FixMatch scripts'
+   * {@code util.save_checkpoint}) overrides this. Called for the improvement, best and periodic checkpoints.
+   */
+  default void saveCheckpoint(java.nio.file.Path file, SavedStudent student) throws java.io.IOException {
+    org.ssl4mis.io.Checkpoints.saveStateDict(student.model(), file);
+  }
+
+  /**
+   * What a checkpoint may hold of a student when the engine saves it.
+   *
+   * @param model the student's network
+   * @param optimizer its SGD
+   * @param epoch the script's {@code epoch_num}: the epoch of the batch of the last step (batches of the
+   *     sampler, skipped ones included, over its batches per epoch)
+   * @param loss the last step's total loss
+   */
+  record SavedStudent(Module model, Sgd optimizer, long epoch, double loss) {}
+
+  /**
    * The slice size 2D validation resizes to: {@code test_single_volume}'s default 256x256, which the scripts
    * keep by not passing their {@code patch_size}; cross teaching passes it (its Swin-UNet takes 224x224 only).
    */

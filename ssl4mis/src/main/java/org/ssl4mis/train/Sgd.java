@@ -1,6 +1,8 @@
 package org.ssl4mis.train;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -82,6 +84,40 @@ public final class Sgd {
   /** The momentum buffers by parameter name (empty before the first step). */
   public Map<String, Tensor> momentumBuffers() {
     return java.util.Collections.unmodifiableMap(momentumBuffers);
+  }
+
+  /**
+   * {@code optimizer.state_dict()} as PyTorch 1.13's SGD writes it: {@code state} maps the index of every
+   * parameter that has a momentum buffer (in {@code model.parameters()} order) to {@code {'momentum_buffer': t}};
+   * one {@code param_groups} entry holds the hyper-parameters, the current {@code lr} and the indices of all
+   * parameters. The buffers are this optimizer's own tensors (the caller saves them before the next step).
+   */
+  public Map<String, Object> torchStateDict() {
+    List<String> names = new ArrayList<>(parameters.keySet());
+    Map<Object, Object> state = new LinkedHashMap<>();
+    for (Map.Entry<String, Tensor> e : momentumBuffers.entrySet()) {
+      Map<String, Object> buffer = new LinkedHashMap<>();
+      buffer.put("momentum_buffer", e.getValue());
+      state.put((long) names.indexOf(e.getKey()), buffer);
+    }
+    Map<String, Object> group = new LinkedHashMap<>();
+    group.put("lr", lr);
+    group.put("momentum", momentum);
+    group.put("dampening", 0L);
+    group.put("weight_decay", weightDecay);
+    group.put("nesterov", false);
+    group.put("maximize", false);
+    group.put("foreach", null);
+    group.put("differentiable", false);
+    List<Object> indices = new ArrayList<>();
+    for (long i = 0; i < names.size(); i++) {
+      indices.add(i);
+    }
+    group.put("params", indices);
+    Map<String, Object> dict = new LinkedHashMap<>();
+    dict.put("state", state);
+    dict.put("param_groups", List.of(group));
+    return dict;
   }
 
   /** Restores momentum buffers saved from a run of the same model (copied into new tensors). */

@@ -16,7 +16,6 @@ import org.ssl4mis.data.DatasetLayout;
 import org.ssl4mis.data.LabeledSlices;
 import org.ssl4mis.data.Split;
 import org.ssl4mis.data.TwoStreamBatchSampler;
-import org.ssl4mis.io.Checkpoints;
 import org.ssl4mis.memory.MemoryScope;
 import org.ssl4mis.networks.Networks;
 import org.ssl4mis.runtime.NativeRuntime;
@@ -227,6 +226,7 @@ public final class Trainer {
           }
           double lr;
           double lossValue;
+          long epoch; // the script's epoch_num, for checkpoints that record it
           Map<String, Double> scalars;
           long waitStarted = System.nanoTime();
           try (MemoryScope scope = MemoryScope.open(); BatchLoader.Batch batch = loader.next()) {
@@ -242,6 +242,7 @@ public final class Trainer {
                   + (lastCheckpoint == null ? "none yet" : lastCheckpoint));
             }
             lossValue = outcome.loss();
+            epoch = batch.number() / batchesPerEpoch;
             if (data != null) {
               data.afterStep(batch, lossValue);
             }
@@ -273,8 +274,8 @@ public final class Trainer {
           if (iterNum > 0 && iterNum % config.validateEvery() == 0 && validator != null) {
             for (int i = 0; i < n; i++) {
               Path saved = validate(validator, summaries, log, snapshot, names, i,
-                  method.validatedNetwork(optimization.context(iterNum), i), students.get(i), iterNum, best,
-                  bestModel, threeD);
+                  method.validatedNetwork(optimization.context(iterNum), i), saved(optimization, i, epoch, lossValue),
+                  iterNum, best, bestModel, threeD);
               lastCheckpoint = saved == null ? lastCheckpoint : saved;
             }
           }
@@ -282,7 +283,7 @@ public final class Trainer {
             for (int i = 0; i < n; i++) {
               String prefix = method.studentPrefix(names.get(i), n);
               Path file = snapshot.resolve(prefix + "iter_" + iterNum + ".pth");
-              Checkpoints.saveStateDict(students.get(i).module(), file);
+              method.saveCheckpoint(file, saved(optimization, i, epoch, lossValue));
               lastCheckpoint = file;
               log.info("save " + names.get(i) + " to " + file);
             }
@@ -313,13 +314,18 @@ public final class Trainer {
     }
   }
 
+  private static Method.SavedStudent saved(Optimization optimization, int i, long epoch, double loss) {
+    return new Method.SavedStudent(optimization.students().get(i).module(), optimization.optimizers().get(i), epoch,
+        loss);
+  }
+
   /**
    * Validates student {@code i} as the scripts do after every {@code validateEvery} iterations: the scalars,
    * the log line and, on improvement, the two checkpoints (prefixed with the student's name when there are
    * several). Returns the best checkpoint written, or null.
    */
   private Path validate(Validator validator, SummarySink summaries, TrainLog log, Path snapshot, List<String> names,
-      int i, Networks.Network evaluated, Networks.Network net, int iterNum, double[] best, Path[] bestModel,
+      int i, Networks.Network evaluated, Method.SavedStudent student, int iterNum, double[] best, Path[] bestModel,
       boolean threeD) throws Exception {
     String tagPrefix = method.studentPrefix(names.get(i), names.size());
     evaluated.module().eval();
@@ -348,8 +354,8 @@ public final class Trainer {
       best[i] = meanDice;
       Path iterFile = snapshot.resolve(method.improvementCheckpointName(tagPrefix, iterNum, best[i]));
       bestModel[i] = snapshot.resolve(config.model() + "_best_" + names.get(i) + ".pth");
-      Checkpoints.saveStateDict(net.module(), iterFile);
-      Checkpoints.saveStateDict(net.module(), bestModel[i]);
+      method.saveCheckpoint(iterFile, student);
+      method.saveCheckpoint(bestModel[i], student);
       saved = bestModel[i];
     }
     if (threeD && method.perClassValidation3d()) {

@@ -1,11 +1,17 @@
 package org.ssl4mis.train.methods;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.ssl4mis.data.Volume;
+import org.ssl4mis.io.Checkpoints;
+import org.ssl4mis.io.pth.RawTensor;
 import org.ssl4mis.losses.DiceLoss;
 import org.ssl4mis.losses.Losses;
+import org.ssl4mis.tensor.DType;
 import org.ssl4mis.train.Method;
 import org.ssl4mis.train.TrainingContext;
 
@@ -18,9 +24,12 @@ import org.ssl4mis.train.TrainingContext;
  * {@code {model}_best_model.pth} and {@code model_iter_{n}.pth}, and a batch of {@code image_weak} (the engine's
  * image), {@code label_aug} (its label) and {@code image_strong} (an extra image).
  *
- * <p>Deviation: the scripts write those checkpoints with {@code util.save_checkpoint} as
- * {@code {'epoch', 'state_dict', 'optimizer_state_dict', 'loss'}}; here they hold the model's state dict alone
- * (what {@code load_state_dict} takes, and what the other scripts save).
+ * <p>Those checkpoints are what the scripts' {@code util.save_checkpoint(epoch_num, model, optimizer, loss, path)}
+ * writes ({@link #saveCheckpoint}): {@code {'epoch': epoch_num, 'state_dict': model.state_dict(),
+ * 'optimizer_state_dict': optimizer.state_dict(), 'loss': loss}}, the optimizer's in PyTorch 1.13's SGD layout
+ * and {@code loss} the last step's total loss as a 0-d float tensor with {@code requires_grad} (the script saves
+ * the live loss tensor); {@code util.load_checkpoint} reads them back, and {@code ssl4mis test} and
+ * {@code Checkpoints.loadInto} find the {@code state_dict} in them.
  */
 abstract class FixMatchScript implements Method {
   /** The extra batch image of the strongly augmented views. */
@@ -80,6 +89,19 @@ abstract class FixMatchScript implements Method {
   @Override
   public String studentPrefix(String name, int students) {
     return "model_";
+  }
+
+  /** {@code util.save_checkpoint}: the whole dictionary rather than the bare state dict. */
+  @Override
+  public void saveCheckpoint(Path file, SavedStudent student) throws IOException {
+    Map<String, Object> checkpoint = new LinkedHashMap<>();
+    checkpoint.put("epoch", student.epoch());
+    checkpoint.put("state_dict", Checkpoints.stateDictObject(student.model()));
+    checkpoint.put("optimizer_state_dict", student.optimizer().torchStateDict());
+    byte[] loss = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        .putFloat((float) student.loss()).array();
+    checkpoint.put("loss", RawTensor.of(DType.FLOAT32, new long[0], loss).withFlags(true, false)); // 0-d float32
+    Checkpoints.saveTree(file, checkpoint);
   }
 
   /** The {@code (H, W)} sample of {@code image_weak} and {@code label_aug}, checked to be a 2D slice. */
