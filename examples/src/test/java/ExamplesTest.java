@@ -21,7 +21,7 @@ class ExamplesTest {
   /** The examples on {@code org.ssl4mis.cli.TrainExample}, by method. */
   private static final Map<String, ToIntFunction<String[]>> TRAIN = Map.of("supervised", TrainSupervised::run, "mt",
       TrainMeanTeacher::run, "uamt", TrainUAMT::run, "ict", TrainICT::run, "em", TrainEntropyMinimization::run, "urpc",
-      TrainURPC::run, "rdrop", TrainRDrop::run);
+      TrainURPC::run, "rdrop", TrainRDrop::run, "dct", TrainDeepCoTraining::run);
 
   /** One synthetic set for those (the first example makes it, the others reuse it). */
   @TempDir
@@ -41,7 +41,7 @@ class ExamplesTest {
 
   /** Each of them, two iterations of tiny networks on a tiny synthetic set, says where its outputs are. */
   @ParameterizedTest
-  @ValueSource(strings = {"supervised", "mt", "uamt", "ict", "em", "urpc", "rdrop"})
+  @ValueSource(strings = {"supervised", "mt", "uamt", "ict", "em", "urpc", "rdrop", "dct"})
   void trainingExampleRuns(String method) throws Exception {
     Path models = shared.resolve("model-" + method);
     List<String> args = new ArrayList<>(List.of("--synthetic", "4", "--synthetic_size", "64,64", "--synthetic_dir",
