@@ -35,11 +35,6 @@ public record TrainingContext(TrainConfig config, List<Networks.Network> student
     return students.get(i);
   }
 
-  /** The same context at another iteration (methods and tests that drive several steps). */
-  public TrainingContext at(int iterNum) {
-    return new TrainingContext(config, students, emaModel, iterNum);
-  }
-
   public int labeledBs() {
     return config.labeledBs();
   }

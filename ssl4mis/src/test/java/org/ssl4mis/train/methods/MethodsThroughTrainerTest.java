@@ -87,9 +87,13 @@ class MethodsThroughTrainerTest {
     assertEquals(r.seconds(), phases, 0.02 * r.seconds() + 1e-3, "the phases add up to the loop's time");
     String stopAt = extra.get("stop_at");
     assertEquals(stopAt == null ? ITERATIONS : Integer.parseInt(stopAt), r.iterations());
-    String lossTag = method.totalLossTag() != null ? method.totalLossTag() : sink.scalars.keySet().iterator().next();
-    for (double v : sink.scalars.get(lossTag)) {
-      assertTrue(Double.isFinite(v), method.name() + ": " + sink.scalars.get(lossTag));
+    if (method.totalLossTag() != null) {
+      assertNotNull(sink.scalars.get(method.totalLossTag()), method.name() + ": " + sink.scalars.keySet());
+    }
+    for (Map.Entry<String, List<Double>> series : sink.scalars.entrySet()) { // every loss term, weight and rate
+      for (double v : series.getValue()) {
+        assertTrue(Double.isFinite(v), method.name() + " " + series.getKey() + ": " + series.getValue());
+      }
     }
     return sink;
   }
