@@ -25,7 +25,6 @@ import org.ssl4mis.nn.StateDictLoader;
 import org.ssl4mis.runtime.NativeRuntime;
 import org.ssl4mis.tensor.DType;
 import org.ssl4mis.tensor.Tensors;
-import org.ssl4mis.testing.PythonReference;
 
 /**
  * {@link EfficientUNet} and {@link EfficientNetEncoder}: parity with the PyTorch reference in
@@ -45,30 +44,14 @@ class EfficientUNetTest {
 
   private static synchronized Map<String, long[]> reference() throws IOException {
     if (reference == null) {
-      String out = PythonReference.runResource(EfficientUNetTest.class, "/networks/efficient_unet_reference.py",
-          Duration.ofMinutes(3), tmp.toString());
-      Map<String, long[]> m = new LinkedHashMap<>();
-      for (String line : out.strip().split("\n")) {
-        String[] f = line.split("\t");
-        m.put(f[0], new long[] {Long.parseLong(f[1]), Long.parseLong(f[2])});
-      }
-      reference = m;
+      reference = ReferencePrintout.run(EfficientUNetTest.class, "/networks/efficient_unet_reference.py", Duration.ofMinutes(3), tmp);
     }
     return reference;
   }
 
   /** Loads fixture {@code name} into {@code net} after checking keys, their order and the counts; returns its io. */
   private static Map<String, Tensor> loadFixture(String name, EfficientUNet net) throws IOException {
-    long[] counts = reference().get(name);
-    assertNotNull(counts, "the reference printed no configuration " + name);
-    Path weights = tmp.resolve(name + ".pth");
-    Map<String, Tensor> state = Checkpoints.loadStateDict(weights);
-    assertEquals(List.copyOf(state.keySet()), List.copyOf(net.stateDict().keySet()), name + ": keys and their order");
-    assertEquals(counts[0], state.size(), name + ": state-dict tensors");
-    assertEquals(counts[1], StateDict.parameterCount(net), name + ": parameter elements");
-    StateDictLoader.Report report = Checkpoints.loadInto(net, weights);
-    assertEquals(state.size(), report.loaded(), name + ": tensors loaded");
-    return Checkpoints.loadStateDict(tmp.resolve(name + ".io.pth"));
+    return ReferencePrintout.loadFixture(reference(), tmp, name, net);
   }
 
   static void assertClose(Tensor expected, Tensor actual, double tolerance, String what) {
