@@ -20,16 +20,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
-import org.ssl4mis.io.hdf5.Hdf5File;
 import org.ssl4mis.testing.PythonReference;
-import org.ssl4mis.testing.SharedData;
 
 /**
  * {@link Binary} against medpy's {@code metric.binary} definitions written with SciPy/NumPy in the test's Python
@@ -141,15 +138,10 @@ class BinaryTest {
   @Test
   void realLeftAtriumLabel() throws IOException {
     PythonReference.require("scipy", "numpy");
-    Path root = SharedData.require("la_mini");
-    String caseName = Files.readAllLines(root.resolve("test.list")).get(0).trim();
-    Path h5 = root.resolve("2018LA_Seg_Training Set").resolve(caseName).resolve("mri_norm2.h5");
-    byte[] label;
-    int[] shape;
-    try (Hdf5File f = Hdf5File.openRead(h5)) {
-      label = f.readBytes("label");
-      shape = Arrays.stream(f.info("label").shape()).mapToInt(Math::toIntExact).toArray();
-    }
+    MetricsTestSupport.LaLabel la = MetricsTestSupport.laMiniTestLabel(0);
+    byte[] label = la.label();
+    int[] shape = la.shape();
+    String caseName = la.caseName();
     assertEquals(3, shape.length);
     boolean[] gt = Binary.mask(label);
     boolean[] shifted = shift(gt, shape, new int[] {2, -1, 1});

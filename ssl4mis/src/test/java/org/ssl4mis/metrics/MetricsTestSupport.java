@@ -139,6 +139,19 @@ final class MetricsTestSupport {
     return values;
   }
 
+  /** A left-atrium label of {@code ../shared/la_mini} (the {@code index}-th case of its test list), with its case and shape. */
+  record LaLabel(String caseName, byte[] label, int[] shape) {}
+
+  static LaLabel laMiniTestLabel(int index) throws IOException {
+    Path root = org.ssl4mis.testing.SharedData.require("la_mini");
+    String caseName = java.nio.file.Files.readAllLines(root.resolve("test.list")).get(index).trim();
+    Path h5 = root.resolve("2018LA_Seg_Training Set").resolve(caseName).resolve("mri_norm2.h5");
+    try (org.ssl4mis.io.hdf5.Hdf5File f = org.ssl4mis.io.hdf5.Hdf5File.openRead(h5)) {
+      return new LaLabel(caseName, f.readBytes("label"),
+          java.util.Arrays.stream(f.info("label").shape()).mapToInt(Math::toIntExact).toArray());
+    }
+  }
+
   static void writeMask(Path dir, String name, boolean[] m) throws IOException {
     byte[] b = new byte[m.length];
     for (int i = 0; i < m.length; i++) {

@@ -23,10 +23,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
-import org.ssl4mis.io.hdf5.Hdf5File;
 import org.ssl4mis.metrics.SegmentationMetrics.LabelMap;
 import org.ssl4mis.testing.PythonReference;
-import org.ssl4mis.testing.SharedData;
 
 /**
  * {@link SegmentationMetrics} against the SSL4MIS evaluation functions re-stated in the test's Python on top of
@@ -208,15 +206,10 @@ class SegmentationMetricsTest {
   @Test
   void realLeftAtrium() throws IOException {
     PythonReference.require("scipy", "numpy");
-    Path root = SharedData.require("la_mini");
-    String caseName = Files.readAllLines(root.resolve("test.list")).get(1).trim();
-    Path h5 = root.resolve("2018LA_Seg_Training Set").resolve(caseName).resolve("mri_norm2.h5");
-    byte[] label;
-    int[] shape;
-    try (Hdf5File f = Hdf5File.openRead(h5)) {
-      label = f.readBytes("label");
-      shape = Arrays.stream(f.info("label").shape()).mapToInt(Math::toIntExact).toArray();
-    }
+    MetricsTestSupport.LaLabel la = MetricsTestSupport.laMiniTestLabel(1);
+    byte[] label = la.label();
+    int[] shape = la.shape();
+    String caseName = la.caseName();
     byte[] prediction = predictionOf(label, shape, 2, 11, new int[] {-1, 2, 1});
     System.out.printf(Locale.ROOT, "la_mini case %s label shape %s%n", caseName, csv(shape));
     compare(List.of(new Case("la", shape, null, 2, prediction, label)));
