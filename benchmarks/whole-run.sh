@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whole training runs, Java engine vs the reference loops on Python PyTorch, alternating on the same synthetic
 # data (issue 9). Usage: benchmarks/whole-run.sh PATH/TO/SSL4MIS [rounds=3] [threads=2] [workers=4]
-#   [uamt2d iterations=200] [mt3d iterations=20]
+#   [uamt2d iterations=200] [mt3d iterations=20] [Java --memory_format=auto] [Python layout=contiguous]
 # Needs /usr/bin/python3 with Debian's python3-torch, -scipy, -h5py (.ci/install-python-reference) and a
 # checkout of github.com/HiLab-git/SSL4MIS (its code/ folder is imported by the Python side).
 # Writes benchmarks/target/whole-run/results.jsonl and prints the table of benchmarks/README.md.
@@ -13,13 +13,15 @@ threads="${3:-2}"
 workers="${4:-4}"
 uamt2d_iterations="${5:-200}"
 mt3d_iterations="${6:-20}"
+java_layout="${7:-auto}"          # auto: channels_last on the CPU, as training defaults to
+python_layout="${8:-contiguous}"  # contiguous: as the reference scripts
 JAVA_HOME="$("$root/bin/find-jdk")"
 export JAVA_HOME
 (cd "$root" && ./mvnw -q -B -DskipTests -pl benchmarks -am package)
 cp="$root/benchmarks/target/classes:$(cat "$root/benchmarks/target/classpath.txt")"
 work="$root/benchmarks/target/whole-run"
 mkdir -p "$work"
-results="$work/results.jsonl"
+results="${WHOLE_RUN_RESULTS:-$work/results.jsonl}"  # WHOLE_RUN_RESULTS: another file, e.g. for a second set
 : > "$results"
 ssl="$root/bin/ssl4mis"
 [ -d "$work/ACDC" ] || "$ssl" synth acdc --out "$work/ACDC" --cases 12 --seed 1 --size 256,256 --slices_per_case 10
@@ -27,11 +29,11 @@ ssl="$root/bin/ssl4mis"
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS=1
 java_run() {
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m -cp "$cp" org.ssl4mis.bench.WholeRun \
-    "$1" "$2" "$3" "$threads" "$workers" "$work/model" | tail -1 >> "$results"
+    "$1" "$2" "$3" "$threads" "$workers" "$work/model" "$java_layout" | tail -1 >> "$results"
 }
 python_run() {
   /usr/bin/python3 "$root/benchmarks/python/whole_run.py" --ssl4mis "$ssl4mis" --case "$1" --root_path "$2" \
-    --iterations "$3" --threads "$threads" --workers "$workers" | tail -1 >> "$results"
+    --iterations "$3" --threads "$threads" --workers "$workers" --memory_format "$python_layout" | tail -1 >> "$results"
 }
 attainable() {
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" org.ssl4mis.bench.AttainableRate "$threads" \

@@ -172,6 +172,9 @@ def main():
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--workers", type=int, default=4, help="DataLoader workers (the scripts: 4)")
     p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--memory_format", choices=["contiguous", "channels_last"], default="contiguous",
+                   help="contiguous: as the scripts; channels_last: model.to(memory_format=...) and inputs alike, "
+                        "the layout the Java side trains in by default")
     a = p.parse_args()
     sys.path.insert(0, a.ssl4mis.rstrip("/") + "/code")
     if a.threads > 0:
@@ -212,6 +215,14 @@ def main():
         labeled = max(labeled_bs, len(db_train) // 4)
     for param in ema_model.parameters():
         param.detach_()
+    layout = None
+    if a.memory_format == "channels_last":
+        layout = torch.channels_last if a.case == "uamt2d" else torch.channels_last_3d
+        model.to(memory_format=layout)
+        ema_model.to(memory_format=layout)
+
+    def laid(x):
+        return x if layout is None else x.contiguous(memory_format=layout)
 
     def worker_init_fn(worker_id):
         random.seed(a.seed + worker_id)
@@ -246,7 +257,7 @@ def main():
             volume_batch, label_batch = sampled_batch["image"], sampled_batch["label"]
             unlabeled = volume_batch[labeled_bs:]
             ema_inputs = unlabeled + torch.clamp(torch.randn_like(unlabeled) * 0.1, -0.2, 0.2)
-            outputs = model(volume_batch)
+            outputs = model(laid(volume_batch))
             outputs_soft = torch.softmax(outputs, dim=1)
             consistency_weight = consistency * ramps.sigmoid_rampup(iter_num // 150, rampup)
             loss_ce = ce_loss(outputs[:labeled_bs], label_batch[:labeled_bs].long())
@@ -254,7 +265,7 @@ def main():
             supervised_loss = 0.5 * (loss_dice + loss_ce)
             if a.case == "uamt2d":
                 with torch.no_grad():
-                    ema_output = ema_model(ema_inputs)
+                    ema_output = ema_model(laid(ema_inputs))
                 T = 8
                 _, _, w, h = unlabeled.shape
                 volume_batch_r = unlabeled.repeat(2, 1, 1, 1)
@@ -263,7 +274,7 @@ def main():
                 for i in range(T // 2):
                     noisy = volume_batch_r + torch.clamp(torch.randn_like(volume_batch_r) * 0.1, -0.2, 0.2)
                     with torch.no_grad():
-                        preds[2 * stride * i:2 * stride * (i + 1)] = ema_model(noisy)
+                        preds[2 * stride * i:2 * stride * (i + 1)] = ema_model(laid(noisy))
                 preds = F.softmax(preds, dim=1).reshape(T, stride, num_classes, w, h).mean(dim=0)
                 uncertainty = -1.0 * torch.sum(preds * torch.log(preds + 1e-6), dim=1, keepdim=True)
                 consistency_dist = losses.softmax_mse_loss(outputs[labeled_bs:], ema_output)
@@ -272,7 +283,7 @@ def main():
                 consistency_loss = torch.sum(mask * consistency_dist) / (2 * torch.sum(mask) + 1e-16)
             else:
                 with torch.no_grad():
-                    ema_output_soft = torch.softmax(ema_model(ema_inputs), dim=1)
+                    ema_output_soft = torch.softmax(ema_model(laid(ema_inputs)), dim=1)
                 consistency_loss = torch.mean((outputs_soft[labeled_bs:] - ema_output_soft) ** 2)
             loss = supervised_loss + consistency_weight * consistency_loss
             optimizer.zero_grad()
@@ -289,7 +300,7 @@ def main():
             if iter_num >= iterations:
                 break
     seconds = [b - a_ for a_, b in zip(stamps, stamps[1:])]
-    print(json.dumps({"case": a.case, "side": "python", "torch": torch.__version__,
+    print(json.dumps({"case": a.case, "side": "python", "memory_format": a.memory_format, "torch": torch.__version__,
                       "threads": torch.get_num_threads(), "workers": a.workers, "iterations": iterations,
                       "seconds_per_iteration": seconds, "peak_rss_bytes": peak,
                       "forward_flops_per_sample": flops_per_sample, "flops_per_iteration": flops_per_iteration}))

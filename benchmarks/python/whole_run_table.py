@@ -24,12 +24,13 @@ def main(path):
                 if "matmul_gflops" in r:
                     rates.append(r)
                 else:
-                    runs.setdefault((r["case"], r["side"]), []).append(r)
+                    side = r["side"] + (" " + r["memory_format"] if "memory_format" in r else "")
+                    runs.setdefault((r["case"], side), []).append(r)
     attainable = max((max(r["matmul_gflops"], r["conv2d_gflops"], r["conv3d_gflops"]) for r in rates), default=None)
     for r in rates:
         print("attainable (threads %d): matmul %.1f, conv2d %.1f, conv3d %.1f GFLOP/s"
               % (r["threads"], r["matmul_gflops"], r["conv2d_gflops"], r["conv3d_gflops"]))
-    flops = {case: rs[0]["flops_per_iteration"] for (case, side), rs in runs.items() if side == "python"}
+    flops = {case: rs[0]["flops_per_iteration"] for (case, side), rs in runs.items() if side.startswith("python")}
     print()
     print("| Case | Side | s/iteration (median) | spread of run medians | it/s | peak RSS | GFLOP/s | of attainable | runs |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -46,18 +47,19 @@ def main(path):
         print("| %s | %s | %.3f | %.3f-%.3f | %.2f | %.0f MiB | %.1f | %s | %d |"
               % (case, side, m, min(per_run), max(per_run), 1 / m, peak, achieved, share, len(rs)))
     for (case, side), rs in sorted(runs.items()):
-        if side == "java" and "phase_seconds" in rs[0]:
+        if side.startswith("java") and "phase_seconds" in rs[0]:
             total = {}
             for r in rs:
                 for k, v in r["phase_seconds"].items():
                     total[k] = total.get(k, 0) + v
             whole = sum(total.values()) or 1
-            print("\n%s, Java, where the time went: %s" % (case, ", ".join(
+            print("\n%s, %s, where the time went: %s" % (case, side, ", ".join(
                 "%s %.1f %%" % (k, 100 * v / whole) for k, v in total.items())))
-    for case in sorted({c for c, _ in runs}):
-        if (case, "java") in medians and (case, "python") in medians:
-            print("\n%s: Java iterations/s over Python's: %.2fx"
-                  % (case, medians[(case, "python")] / medians[(case, "java")]))
+    # Every Java layout against the reference's layout on the Python side (records without a layout: older runs).
+    for (case, side), m in sorted(medians.items()):
+        python = medians.get((case, "python contiguous"), medians.get((case, "python")))
+        if side.startswith("java") and python:
+            print("\n%s: %s iterations/s over Python's (the scripts' layout): %.2fx" % (case, side, python / m))
 
 
 if __name__ == "__main__":

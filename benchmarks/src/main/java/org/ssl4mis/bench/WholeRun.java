@@ -28,14 +28,16 @@ import org.ssl4mis.train.Trainer;
  * engine's per-iteration {@code info/lr} scalars (written right after each optimizer step); the peak resident
  * set is the process's {@code VmHWM}.
  *
- * <p>Usage: {@code WholeRun uamt2d|mt3d ROOT ITERATIONS THREADS WORKERS OUT_DIR}; prints one JSON line.
+ * <p>Usage: {@code WholeRun uamt2d|mt3d ROOT ITERATIONS THREADS WORKERS OUT_DIR [MEMORY_FORMAT]} (the
+ * {@code --memory_format} of training: auto, channels_last or contiguous); prints one JSON line.
  */
 public final class WholeRun {
   private WholeRun() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 6) {
-      throw new IllegalArgumentException("usage: WholeRun uamt2d|mt3d ROOT ITERATIONS THREADS WORKERS OUT_DIR");
+    if (args.length != 6 && args.length != 7) {
+      throw new IllegalArgumentException(
+          "usage: WholeRun uamt2d|mt3d ROOT ITERATIONS THREADS WORKERS OUT_DIR [MEMORY_FORMAT]");
     }
     String kase = args[0];
     Path root = Path.of(args[1]);
@@ -43,6 +45,8 @@ public final class WholeRun {
     int threads = Integer.parseInt(args[3]);
     int workers = Integer.parseInt(args[4]);
     Path out = Path.of(args[5]);
+    String memoryFormat = args.length == 7 ? args[6] : "auto";
+    Map<String, String> extra = Map.of("memory_format", memoryFormat);
     boolean twoD = switch (kase) {
       case "uamt2d" -> true;
       case "mt3d" -> false;
@@ -55,13 +59,13 @@ public final class WholeRun {
       int labeled = (int) Math.max(4, slices / 4);
       config = new TrainConfig("uamt", 2, root.toString(), "bench/uamt2d", "unet", iterations, 8, true, 0.01,
           new int[] {128, 128}, 1337, 4, 4, 7, labeled, 0.99, "mse", 0.1, 200.0, "cpu", workers, threads, false, true,
-          out.toString(), Integer.MAX_VALUE, Integer.MAX_VALUE, Map.of());
+          out.toString(), Integer.MAX_VALUE, Integer.MAX_VALUE, extra);
     } else {
       long cases = Files.readAllLines(root.resolve("train.list")).stream().filter(s -> !s.isBlank()).count();
       int labeled = (int) Math.max(2, cases / 4);
       config = new TrainConfig("mt", 3, root.toString(), "bench/mt3d", "vnet", iterations, 4, true, 0.01,
           new int[] {112, 112, 80}, 1337, 2, 2, labeled, 0, 0.99, "mse", 0.1, 200.0, "cpu", workers, threads, false,
-          true, out.toString(), Integer.MAX_VALUE, Integer.MAX_VALUE, Map.of());
+          true, out.toString(), Integer.MAX_VALUE, Integer.MAX_VALUE, extra);
     }
     List<Long> stamps = new ArrayList<>();
     SummarySink timing = new SummarySink() {
@@ -92,9 +96,9 @@ public final class WholeRun {
           e.getKey().name().toLowerCase(Locale.ROOT), e.getValue()));
     }
     System.out.printf(Locale.ROOT,
-        "{\"case\": \"%s\", \"side\": \"java\", \"threads\": %d, \"workers\": %d, \"iterations\": %d, "
+        "{\"case\": \"%s\", \"side\": \"java\", \"memory_format\": \"%s\", \"threads\": %d, \"workers\": %d, \"iterations\": %d, "
             + "\"seconds_per_iteration\": [%s], \"peak_rss_bytes\": %d, \"phase_seconds\": {%s}}%n",
-        kase, threads, workers, iterations, seconds, peakRssBytes(), phases);
+        kase, config.memoryFormat(true).optionValue(), threads, workers, iterations, seconds, peakRssBytes(), phases);
   }
 
   /** {@code VmHWM} of {@code /proc/self/status}: the peak resident set of this process. */

@@ -8,10 +8,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.ssl4mis.data.CaseDataset;
-import org.ssl4mis.networks.Networks;
 import org.ssl4mis.data.DatasetLayout;
 import org.ssl4mis.data.Split;
 import org.ssl4mis.inference.SlidingWindow;
+import org.ssl4mis.networks.Networks;
+import org.ssl4mis.nn.MemoryFormat;
 import org.ssl4mis.runtime.NativeRuntime;
 import org.ssl4mis.train.EventSummarySink;
 import org.ssl4mis.train.Method;
@@ -80,6 +81,8 @@ public final class TrainCommand implements Command {
         .option("stride_xy", "64", "3D validation: sliding-window step along the first two axes (ict: 32)")
         .option("stride_z", "64", "3D validation: sliding-window step along the third axis (ict: 32)")
         .option("sw_batch_size", "1", "3D validation: windows per network call (1 = the reference)")
+        .option("memory_format", "auto", "layout of the networks' weights and batches: channels_last (faster CPU "
+            + "convolutions), contiguous (the reference's layout) or auto (channels_last on the CPU, contiguous on CUDA)")
         .option("extra", "", "method options and reference-bug fixes, name=value;name=value (see the method's Javadoc)")
         .option("stop_at", "0", "stop after this iteration, saving training_state.pth (continue with --resume)")
         .flag("resume", "continue from training_state.pth in the snapshot folder (weights, EMA, momentum, iteration, RNG)")
@@ -178,6 +181,8 @@ public final class TrainCommand implements Command {
       Map<String, String> extra = new LinkedHashMap<>();
       extra.put("model_options", o.get("model_options"));
       extra.put("stop_at", o.get("stop_at"));
+      MemoryFormat.parse("--memory_format", o.get("memory_format"), true); // a bad value fails before any work
+      extra.put("memory_format", o.get("memory_format"));
       for (String key : List.of("sampler", "snapshot_name")) {
         String v = methodDefaults.getOrDefault(key, dim == 3 ? COMMON_3D.get(key) : null);
         if (v != null) {

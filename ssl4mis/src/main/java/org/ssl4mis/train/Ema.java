@@ -16,6 +16,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.ssl4mis.memory.MemoryScope;
+import org.ssl4mis.nn.MemoryFormat;
 import org.ssl4mis.runtime.NativeRuntime;
 import org.ssl4mis.tensor.Tensors;
 
@@ -31,11 +32,11 @@ import org.ssl4mis.tensor.Tensors;
  * t)} with ONE rounding (PyTorch's vectorised add-with-alpha is a fused multiply-add; an unfused
  * {@code t + b*param} differs by up to one ulp); {@code 1 - alpha} is computed in double before the cast.
  *
- * <p>Pairs of contiguous float32 CPU tensors, the usual case, are updated in one pass over all parameters
- * from Java through the FFM API with {@link Math#fma}: bit-exact on every CPU, with or without FMA
+ * <p>Pairs of float32 CPU tensors laid out alike (both contiguous or both channels-last), the usual case, are
+ * updated in one pass over all parameters from Java through the FFM API with {@link Math#fma}: bit-exact on every CPU, with or without FMA
  * instructions, and split over threads for large models (which changes no result); about as fast as
  * libtorch's own vectorised {@code mul_} + {@code add_} pair, with one pass over memory instead of two (the
- * presets expose no {@code _foreach_} ops). Any other pair (CUDA, other dtypes, non-contiguous) falls back
+ * presets expose no {@code _foreach_} ops). Any other pair (CUDA, other dtypes, two different layouts) falls back
  * to libtorch's {@code ema.mul_(alpha).add_(param, 1 - alpha)} under no-grad; libtorch 2.10's vectorised
  * CPU kernels fuse that multiply-add too (bit-identical to the fast path on an AVX-512 CPU), and CUDA
  * tensors get what the CUDA kernel computes.
@@ -149,7 +150,17 @@ public final class Ema {
   private static boolean fastPathApplies(Tensor e, Tensor p, long numel) {
     return numel <= Integer.MAX_VALUE && e.is_cpu() && p.is_cpu()
         && e.scalar_type().intern() == torch.ScalarType.Float && p.scalar_type().intern() == torch.ScalarType.Float
-        && e.is_contiguous() && p.is_contiguous();
+        && sameDenseLayout(e, p);
+  }
+
+  /**
+   * Whether both tensors cover their elements without gaps in the same element order (both contiguous, or
+   * both channels-last: {@link MemoryFormat}), so that the i-th float of one pairs with the i-th
+   * of the other.
+   */
+  private static boolean sameDenseLayout(Tensor e, Tensor p) {
+    return MemoryFormat.CONTIGUOUS.isIn(e) && MemoryFormat.CONTIGUOUS.isIn(p)
+        || MemoryFormat.CHANNELS_LAST.isIn(e) && MemoryFormat.CHANNELS_LAST.isIn(p);
   }
 
   /** One pass over all (ema, param) segment pairs, in chunks over the common pool when the model is large. */

@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.ssl4mis.networks.Networks;
+import org.ssl4mis.nn.MemoryFormat;
+import org.ssl4mis.nn.StateDict;
 
 /**
  * The optimisation part of one iteration, as every script does it, for the networks of a run: the method's
@@ -24,6 +26,7 @@ public final class Optimization {
   private final List<Networks.Network> students;
   private final List<Sgd> optimizers;
   private final Networks.Network ema;
+  private final MemoryFormat memoryFormat;
   private final PhaseTimes times = new PhaseTimes();
 
   public Optimization(TrainConfig config, Method method, List<Networks.Network> students, Networks.Network ema) {
@@ -35,6 +38,15 @@ public final class Optimization {
     this.method = method;
     this.students = List.copyOf(students);
     this.ema = ema;
+    // The layout of the trained networks and their input batches (TrainConfig#memoryFormat): set before the
+    // optimizers exist, so that their momentum buffers take the parameters' layout.
+    this.memoryFormat = config.memoryFormat(onCpu(this.students));
+    for (Networks.Network n : this.students) {
+      memoryFormat.apply(n.module());
+    }
+    if (ema != null) {
+      memoryFormat.apply(ema.module());
+    }
     List<Sgd> sgds = new ArrayList<>();
     for (Networks.Network n : this.students) {
       sgds.add(new Sgd(n.module(), config.baseLr(), PolyLr.MOMENTUM, PolyLr.WEIGHT_DECAY));
@@ -59,6 +71,14 @@ public final class Optimization {
 
   /** {@link #iterate(int, Tensor, Tensor)} on a batch with further images by name ({@link Method#step(TrainingContext, Tensor, Tensor, Map)}). */
   public Outcome iterate(int iterNum, Tensor volumeBatch, Tensor labelBatch, Map<String, Tensor> extras) {
+    volumeBatch = memoryFormat.apply(volumeBatch);
+    if (memoryFormat != MemoryFormat.CONTIGUOUS && !extras.isEmpty()) {
+      Map<String, Tensor> laid = new LinkedHashMap<>();
+      for (Map.Entry<String, Tensor> e : extras.entrySet()) {
+        laid.put(e.getKey(), e.getValue().is_floating_point() ? memoryFormat.apply(e.getValue()) : e.getValue());
+      }
+      extras = laid;
+    }
     TrainingContext ctx = context(iterNum);
     long t0 = System.nanoTime();
     Method.StepLoss step = extras.isEmpty() ? method.step(ctx, volumeBatch, labelBatch)
@@ -108,6 +128,20 @@ public final class Optimization {
     for (Sgd sgd : optimizers) {
       sgd.setLearningRate(lr);
     }
+  }
+
+  /** The layout of the trained networks' weights and of the batches given to them. */
+  public MemoryFormat memoryFormat() {
+    return memoryFormat;
+  }
+
+  private static boolean onCpu(List<Networks.Network> networks) {
+    for (Networks.Network n : networks) {
+      for (Tensor p : StateDict.parameters(n.module()).values()) {
+        return p.is_cpu();
+      }
+    }
+    return true;
   }
 
   /** Where the iterations' time went so far (the Trainer adds data loading and the rest of its loop). */

@@ -85,6 +85,17 @@ public record TrainConfig(
     return Path.of(snapshotRoot, folder, model);
   }
 
+  /**
+   * The layout of the trained networks and their batches, {@code extra.memory_format} ({@code --memory_format}):
+   * {@code auto} (also when absent: channels-last on the CPU, contiguous on CUDA), {@code channels_last} or
+   * {@code contiguous} (the reference's layout, for comparisons at the level of float rounding).
+   *
+   * @param onCpu whether the networks live on the CPU
+   */
+  public org.ssl4mis.nn.MemoryFormat memoryFormat(boolean onCpu) {
+    return org.ssl4mis.nn.MemoryFormat.parse("--memory_format", extra.get("memory_format"), onCpu);
+  }
+
   /** The argparse options of the 2D scripts, in declaration order ({@code train_mean_teacher_2D.py}'s). */
   public static final List<String> ARGUMENTS_2D = List.of("root_path", "exp", "model", "max_iterations", "batch_size",
       "deterministic", "base_lr", "patch_size", "seed", "num_classes", "labeled_bs", "labeled_num", "ema_decay",

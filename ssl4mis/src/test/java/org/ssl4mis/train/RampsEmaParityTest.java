@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.ssl4mis.io.Checkpoints;
 import org.ssl4mis.io.json.Json;
 import org.ssl4mis.memory.MemoryScope;
+import org.ssl4mis.nn.MemoryFormat;
 import org.ssl4mis.networks.PNet2D;
 import org.ssl4mis.nn.StateDict;
 import org.ssl4mis.nn.StateDictLoader;
@@ -212,6 +213,40 @@ class RampsEmaParityTest {
       }
       assertTrue(ulps <= 1, "libtorch fallback within one ulp of the fused result: " + ulps);
       System.out.println("EMA libtorch fallback (non-contiguous) vs fused: max " + ulps + " ulp");
+    }
+  }
+
+  @Test
+  @SuppressWarnings("try") // the scope acts while open; the body never names it
+  void channelsLastPairsPairElementByElement() {
+    try (MemoryScope scope = MemoryScope.open()) {
+      SplittableRandom r = new SplittableRandom(11);
+      long[] shape = {16, 8, 3, 3};
+      int n = 16 * 8 * 3 * 3;
+      float[] e = new float[n];
+      float[] p = new float[n];
+      for (int i = 0; i < n; i++) {
+        e[i] = (float) (r.nextDouble() * 2 - 1);
+        p[i] = (float) (r.nextDouble() * 2 - 1);
+      }
+      double alpha = Ema.effectiveAlpha(0.99, 50);
+      Tensor contiguous = Tensors.fromFloats(e, shape);
+      Ema.blend(List.of(contiguous), List.of(Tensors.fromFloats(p, shape)), alpha);
+      float[] expected = Tensors.toFloats(contiguous);
+      // both channels-last (a re-laid network and its re-laid teacher): the FFM path over the flat storage
+      Tensor laid = MemoryFormat.CHANNELS_LAST.apply(Tensors.fromFloats(e, shape));
+      Ema.blend(List.of(laid), List.of(MemoryFormat.CHANNELS_LAST.apply(Tensors.fromFloats(p, shape))), alpha);
+      assertTrue(MemoryFormat.CHANNELS_LAST.isIn(laid));
+      assertEquals(0, mismatches(expected, Tensors.toFloats(laid)), "channels-last pair == contiguous pair");
+      // one of each: no flat pairing; libtorch pairs them by index (within one ulp of the fused result)
+      Tensor mixed = MemoryFormat.CHANNELS_LAST.apply(Tensors.fromFloats(e, shape));
+      Ema.blend(List.of(mixed), List.of(Tensors.fromFloats(p, shape)), alpha);
+      float[] got = Tensors.toFloats(mixed);
+      int ulps = 0;
+      for (int i = 0; i < n; i++) {
+        ulps = Math.max(ulps, Math.abs(Float.floatToIntBits(got[i]) - Float.floatToIntBits(expected[i])));
+      }
+      assertTrue(ulps <= 1, "mixed layouts within one ulp: " + ulps);
     }
   }
 

@@ -64,7 +64,8 @@ class ContextAwareNetworkTest {
 
   static TrainConfig config(Map<String, String> extra) {
     return new TrainConfig("canet", 3, "/nonexistent", "test/canet", "canet", 6000, 4, true, BASE_LR, PATCH, 1337, 2,
-        2, 16, 0, 0.99, "mse", 0.01, 40.0, "cpu", 0, 0, false, true, "/nonexistent", 200, 3000, extra);
+        2, 16, 0, 0.99, "mse", 0.01, 40.0, "cpu", 0, 0, false, true, "/nonexistent", 200, 3000,
+        MethodTestSupport.referenceLayout(extra));
   }
 
   /** Volumes (N, 1, 32, 32, 16) with an ellipsoid each (label 1) and noise; reproducible from {@code seed}. */

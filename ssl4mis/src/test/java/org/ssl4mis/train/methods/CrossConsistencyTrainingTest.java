@@ -68,7 +68,8 @@ class CrossConsistencyTrainingTest {
     Checkpoints.saveStateDict(cct, dir.resolve("model.pth"));
     TrainConfig config = new TrainConfig("cct", 2, "/nonexistent", "test/cct", "unet_cct", MAX_ITERATIONS, N, true,
         0.01, new int[] {MethodTestSupport.SIDE, MethodTestSupport.SIDE}, 1337, MethodTestSupport.CLASSES, LB, 7, 0,
-        0.99, "mse", 0.5, 0.0, "cpu", 0, 0, false, true, "/nonexistent", 200, 3000, Map.of());
+        0.99, "mse", 0.5, 0.0, "cpu", 0, 0, false, true, "/nonexistent", 200, 3000,
+        MethodTestSupport.referenceLayout(Map.of()));
 
     Map<String, Object> trace = new LinkedHashMap<>();
     trace.put("labeled_bs", (long) LB);

@@ -61,7 +61,7 @@ class DeepAdversarialNetworkTest {
   static TrainConfig config(Map<String, String> extra) {
     return new TrainConfig("dan", 2, "/nonexistent", "test/dan", "unet", 30000, 2, true, BASE_LR, new int[] {SIDE, SIDE},
         1337, MethodTestSupport.CLASSES, 1, 3, 0, 0.99, "mse", 1.0, 200.0, "cpu", 0, 0, false, true, "/nonexistent",
-        200, 3000, extra);
+        200, 3000, MethodTestSupport.referenceLayout(extra));
   }
 
   /** Sets the DAN's Dropout2d rate to 0 (both sides of the trace), checking that it took effect. */

@@ -61,7 +61,7 @@ class FixMatchTest {
   private static TrainConfig config(String method, Map<String, String> extra) {
     return new TrainConfig(method, 2, "/nonexistent", "test/" + method, "unet", MAX_ITERATIONS, N, true, 0.01,
         new int[] {MethodTestSupport.SIDE, MethodTestSupport.SIDE}, 1337, MethodTestSupport.CLASSES, LB, 7, 0, 0.99,
-        "mse", 1.0, 0.0, "cpu", 0, 0, false, true, "/nonexistent", 200, 3000, extra);
+        "mse", 1.0, 0.0, "cpu", 0, 0, false, true, "/nonexistent", 200, 3000, MethodTestSupport.referenceLayout(extra));
   }
 
   @Test

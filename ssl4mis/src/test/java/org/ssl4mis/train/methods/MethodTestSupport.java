@@ -42,7 +42,18 @@ final class MethodTestSupport {
       Map<String, String> extra) {
     return new TrainConfig(method, 2, "/nonexistent", "test/" + method, model, 30000, batch, true, 0.01,
         new int[] {SIDE, SIDE}, 1337, classes, labeledBs, 7, 0, 0.99, "mse", consistency, 200.0, "cpu", 0, 0, false,
-        true, "/nonexistent", 200, 3000, extra);
+        true, "/nonexistent", 200, 3000, referenceLayout(extra));
+  }
+
+  /**
+   * {@code extra} with {@code memory_format=contiguous} unless it names one: the layout the Python side computes
+   * in, so that traces compare float rounding for float rounding (channels-last changes the order of the sums
+   * inside convolutions; {@link MemoryFormatTrainingTest} compares the two layouts).
+   */
+  static Map<String, String> referenceLayout(Map<String, String> extra) {
+    Map<String, String> out = new java.util.LinkedHashMap<>(extra);
+    out.putIfAbsent("memory_format", "contiguous");
+    return out;
   }
 
   /** A network with the test widths; {@code dropout} "0,0,0,0,0" makes its forward pass deterministic. */

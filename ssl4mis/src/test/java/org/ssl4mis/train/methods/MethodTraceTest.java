@@ -318,6 +318,7 @@ class MethodTraceTest {
     int batch = (int) batches.getFirst()[0].size(0);
     Map<String, String> options = new LinkedHashMap<>(extra);
     options.putIfAbsent("model_options", shape.modelOptions());
+    options.putIfAbsent("memory_format", "contiguous"); // the Python side's layout (MethodTestSupport.referenceLayout)
     TrainConfig config = new TrainConfig(method.name(), shape.dim(), "/nonexistent", "trace/" + method.name(), model,
         MAX_ITERATIONS, batch, true, BASE_LR, shape.patch(), 1337, classes, labeledBs, 7, 0, 0.99, "mse",
         consistency, RAMPUP, "cpu", 0, 0, false, true, "/nonexistent", 200, 3000, options);
