@@ -27,12 +27,14 @@ ssl="$root/bin/ssl4mis"
 [ -d "$work/ACDC" ] || "$ssl" synth acdc --out "$work/ACDC" --cases 12 --seed 1 --size 256,256 --slices_per_case 10
 [ -d "$work/LA" ] || "$ssl" synth la --out "$work/LA" --cases 8 --seed 1 --size 128,128,88
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS=1
+# The Java side runs as bin/ssl4mis runs it: with the allocator of bin/native-allocator (tcmalloc when installed).
+java_preload="$("$root/bin/native-allocator")"
 java_run() {
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m -cp "$cp" org.ssl4mis.bench.WholeRun \
+  LD_PRELOAD="$java_preload" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xss8m -cp "$cp" org.ssl4mis.bench.WholeRun \
     "$1" "$2" "$3" "$threads" "$workers" "$work/model" "$java_layout" | tail -1 >> "$results"
 }
-python_run() {
-  /usr/bin/python3 "$root/benchmarks/python/whole_run.py" --ssl4mis "$ssl4mis" --case "$1" --root_path "$2" \
+python_run() {  # PYTHON_PRELOAD: a malloc library for the Python side too (default: none, as the scripts run)
+  LD_PRELOAD="${PYTHON_PRELOAD:-}" /usr/bin/python3 "$root/benchmarks/python/whole_run.py" --ssl4mis "$ssl4mis" --case "$1" --root_path "$2" \
     --iterations "$3" --threads "$threads" --workers "$workers" --memory_format "$python_layout" | tail -1 >> "$results"
 }
 attainable() {

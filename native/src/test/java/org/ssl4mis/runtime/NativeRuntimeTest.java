@@ -2,11 +2,90 @@ package org.ssl4mis.runtime;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class NativeRuntimeTest {
+
+  /** Prints {@link NativeRuntime#allocator()} of a fresh JVM (run by {@link #allocatorIsTheOneTheLauncherPreloads}). */
+  public static final class PrintAllocator {
+    public static void main(String[] args) {
+      NativeRuntime.init();
+      // libtorch on that malloc: a 64 MiB tensor (above glibc's mmap threshold) and a matrix product
+      double big = torch.ones(16L << 20).sum().item_double();
+      double product = torch.ones(256, 256).mm(torch.ones(256, 256)).sum().item_double();
+      NativeRuntime.Allocator a = NativeRuntime.allocator();
+      System.out.println(a.name() + " " + a.library() + " " + (long) big + " " + (long) product);
+    }
+  }
+
+  private record Output(int exit, String text) {}
+
+  private static Output run(List<String> command, Map<String, String> env) throws IOException, InterruptedException {
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    pb.environment().remove("LD_PRELOAD");
+    pb.environment().remove("SSL4MIS_ALLOCATOR");
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    byte[] out = p.getInputStream().readAllBytes();
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "timed out: " + command);
+    return new Output(p.exitValue(), new String(out, StandardCharsets.UTF_8).strip());
+  }
+
+  @Test
+  void allocatorIsTheOneTheLauncherPreloads() throws Exception {
+    String preloaded = System.getenv().getOrDefault("LD_PRELOAD", "");
+    assertEquals(preloaded.contains("tcmalloc") ? "tcmalloc" : preloaded.contains("jemalloc") ? "jemalloc"
+        : preloaded.contains("mimalloc") ? "mimalloc" : "system", NativeRuntime.allocator().name(),
+        "this JVM, LD_PRELOAD='" + preloaded + "'");
+    assertTrue(NativeRuntime.report().stream().anyMatch(l -> l.startsWith("allocator  ")));
+
+    Path script = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent().resolve("bin/native-allocator");
+    assertTrue(Files.isExecutable(script), script + " is the launcher's allocator choice");
+    Output system = run(List.of(script.toString()), Map.of("SSL4MIS_ALLOCATOR", "system"));
+    assertEquals(new Output(0, ""), system, "system: nothing preloaded");
+    Output bad = run(List.of(script.toString()), Map.of("SSL4MIS_ALLOCATOR", "tcmallocc"));
+    assertEquals(1, bad.exit());
+    assertTrue(bad.text().contains("SSL4MIS_ALLOCATOR=tcmallocc") && bad.text().contains("expected auto"), bad.text());
+    Output missing = run(List.of(script.toString()), Map.of("SSL4MIS_ALLOCATOR", "/no/such/libmalloc.so"));
+    assertEquals(1, missing.exit());
+    assertTrue(missing.text().contains("no such file"), missing.text());
+
+    Output auto = run(List.of(script.toString()), Map.of());
+    assertEquals(0, auto.exit(), auto.text());
+    boolean ci = "true".equalsIgnoreCase(System.getenv("CI"));
+    if (auto.text().isEmpty()) {
+      String message = "libtcmalloc_minimal.so.4 is not installed (apt-get install libtcmalloc-minimal4; CI installs it"
+          + " with .ci/install-native-libraries), so the preloaded allocator cannot be checked";
+      if (ci) {
+        fail("CI=true, so this test may not be skipped: " + message);
+      }
+      Assumptions.assumeTrue(false, message);
+    }
+    // A JVM started as bin/ssl4mis starts it runs on that library, and libtorch works on it.
+    List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--enable-native-access=ALL-UNNAMED", "-cp",
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))));
+    Output child = run(concat(java, PrintAllocator.class.getName()), Map.of("LD_PRELOAD", auto.text()));
+    String mapped = Path.of(auto.text()).toRealPath().toString(); // the process maps the file the link names
+    assertEquals(new Output(0, "tcmalloc " + mapped + " " + (16L << 20) + " " + 256L * 256 * 256), child);
+  }
+
+  private static List<String> concat(List<String> head, String... tail) {
+    List<String> out = new ArrayList<>(head);
+    out.addAll(List.of(tail));
+    return out;
+  }
 
   @Test
   void reportsVersionsAndDevices() {
