@@ -23,9 +23,7 @@ work="$root/benchmarks/target/whole-run"
 mkdir -p "$work"
 results="${WHOLE_RUN_RESULTS:-$work/results.jsonl}"  # WHOLE_RUN_RESULTS: another file, e.g. for a second set
 : > "$results"
-ssl="$root/bin/ssl4mis"
-[ -d "$work/ACDC" ] || "$ssl" synth acdc --out "$work/ACDC" --cases 12 --seed 1 --size 256,256 --slices_per_case 10
-[ -d "$work/LA" ] || "$ssl" synth la --out "$work/LA" --cases 8 --seed 1 --size 128,128,88
+"$root/benchmarks/whole-run-data.sh" >/dev/null
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS=1
 # The Java side runs as bin/ssl4mis runs it: with the allocator of bin/native-allocator (tcmalloc when installed).
 java_preload="$("$root/bin/native-allocator")"

@@ -14,8 +14,9 @@ NumPy permutations). The loop follows train_uncertainty_aware_mean_teacher_2D.py
 (uamt2d) and train_mean_teacher_3D.py (mt3d) on the CPU, without validation (the benchmark switches it off on
 both sides) and without TensorBoard (the Java side writes its event files; Python's writer is not installed).
 
-Prints one JSON line: per-iteration seconds, and the peak resident memory of the process tree (the main
-process plus its DataLoader workers, sampled every iteration from /proc).
+Prints one JSON line: per-iteration seconds, and the peak memory of the process tree (the main process's
+VmHWM plus its DataLoader workers' proportional set size, polled every iteration from /proc; see
+tree_memory_bytes).
 """
 import argparse
 import json
@@ -59,8 +60,28 @@ def forward_flops(model, shape):
     return total[0]
 
 
-def tree_rss_bytes():
-    """Resident bytes of this process and all its descendants (DataLoader workers are processes)."""
+def _status_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _pss_kib(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def tree_memory_bytes():
+    """The training's memory now: this process's peak resident set (VmHWM, as the Java side reports its own)
+    plus the current proportional set (Pss: shared pages split between the processes that map them, so the
+    pages a worker shares with this process after fork are not counted twice) of every descendant (DataLoader
+    workers are processes). Polled once per iteration: the main process's peak is exact (the kernel keeps it),
+    the workers' share is their footprint at the polls."""
     me = os.getpid()
     children = {}
     for pid in os.listdir("/proc"):
@@ -72,17 +93,16 @@ def tree_rss_bytes():
             children.setdefault(int(parts[1]), []).append(int(pid))
         except OSError:
             continue
-    total = 0
-    stack = [me]
+    total = _status_kib(me, "VmHWM")
+    stack = list(children.get(me, []))
     while stack:
         pid = stack.pop()
         try:
-            with open("/proc/%d/statm" % pid) as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            total += _pss_kib(pid)
         except OSError:
             pass
         stack.extend(children.get(pid, []))
-    return total
+    return total * 1024
 
 
 class AcdcSlices(torch.utils.data.Dataset):
@@ -250,7 +270,7 @@ def main():
     flops_per_sample = forward_flops(model, patch)
     flops_per_iteration = flops_per_sample * (3 * batch_size + teacher_samples)
     stamps = [time.perf_counter()]
-    peak = tree_rss_bytes()
+    peak = tree_memory_bytes()
     iter_num = 0
     while iter_num < iterations:
         for sampled_batch in loader:
@@ -296,11 +316,11 @@ def main():
             iter_num += 1
             loss.item()  # the scripts log loss.item() every iteration
             stamps.append(time.perf_counter())
-            peak = max(peak, tree_rss_bytes())
+            peak = max(peak, tree_memory_bytes())
             if iter_num >= iterations:
                 break
     seconds = [b - a_ for a_, b in zip(stamps, stamps[1:])]
-    print(json.dumps({"case": a.case, "side": "python", "memory_format": a.memory_format, "torch": torch.__version__,
+    print(json.dumps({"case": a.case, "side": "python", "memory": "main VmHWM + workers Pss", "memory_format": a.memory_format, "torch": torch.__version__,
                       "threads": torch.get_num_threads(), "workers": a.workers, "iterations": iterations,
                       "seconds_per_iteration": seconds, "peak_rss_bytes": peak,
                       "forward_flops_per_sample": flops_per_sample, "flops_per_iteration": flops_per_iteration}))

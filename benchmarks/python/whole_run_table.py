@@ -26,10 +26,10 @@ def main(path):
                 else:
                     side = r["side"] + (" " + r["memory_format"] if "memory_format" in r else "")
                     runs.setdefault((r["case"], side), []).append(r)
-    attainable = max((max(r["matmul_gflops"], r["conv2d_gflops"], r["conv3d_gflops"]) for r in rates), default=None)
+    attainable = max((max(v for k, v in r.items() if k.endswith("_gflops")) for r in rates), default=None)
     for r in rates:
-        print("attainable (threads %d): matmul %.1f, conv2d %.1f, conv3d %.1f GFLOP/s"
-              % (r["threads"], r["matmul_gflops"], r["conv2d_gflops"], r["conv3d_gflops"]))
+        print("attainable (threads %d): %s GFLOP/s" % (r["threads"], ", ".join(
+            "%s %.1f" % (k[:-len("_gflops")], v) for k, v in r.items() if k.endswith("_gflops"))))
     flops = {case: rs[0]["flops_per_iteration"] for (case, side), rs in runs.items() if side.startswith("python")}
     print()
     print("| Case | Side | s/iteration (median) | spread of run medians | it/s | peak RSS | GFLOP/s | of attainable | runs |")

@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.ssl4mis.memory.MemoryScope;
 import org.ssl4mis.nn.Layer;
 import org.ssl4mis.nn.Layers;
+import org.ssl4mis.nn.MemoryFormat;
 import org.ssl4mis.nn.Nn;
 import org.ssl4mis.runtime.NativeRuntime;
 
@@ -16,7 +17,8 @@ import org.ssl4mis.runtime.NativeRuntime;
  * The floating-point rate this machine attains through libtorch on the threads a run uses: a large matrix
  * product (4096^2 float32, 2*4096^3 operations) and the convolutions that dominate the benchmarked networks (a
  * UNet-like 3x3 convolution, 64 to 64 channels on 8x128x128, and a VNet-like 3x3x3 convolution, 32 to 32
- * channels on 2x56x56x40). The whole-run benchmark divides its counted work per iteration by these rates.
+ * channels on 2x56x56x40), each in the contiguous and the channels-last layout. The whole-run benchmark divides
+ * its counted work per iteration by the best of these rates.
  *
  * <p>Usage: {@code AttainableRate THREADS [REPEATS=7]}; prints one JSON line of GFLOP/s (median of the repeats
  * after one warm-up).
@@ -45,8 +47,24 @@ public final class AttainableRate {
       Tensor x = torch.randn(2, 32, 56, 56, 40);
       return () -> conv.forward(x);
     });
+    // The same convolutions channels-last (weights and input), the layout training uses on the CPU.
+    double conv2dChannelsLast = rate(2.0 * (8L * 64 * 128 * 128) * (64 * 9), repeats, () -> {
+      org.bytedeco.pytorch.Module m = Nn.conv2d(64, 64, 3).padding(1).bias(false).build();
+      MemoryFormat.CHANNELS_LAST.apply(m);
+      Layer conv = Layers.of(m);
+      Tensor x = MemoryFormat.CHANNELS_LAST.apply(torch.randn(8, 64, 128, 128));
+      return () -> conv.forward(x);
+    });
+    double conv3dChannelsLast = rate(2.0 * (2L * 32 * 56 * 56 * 40) * (32 * 27), repeats, () -> {
+      org.bytedeco.pytorch.Module m = Nn.conv3d(32, 32, 3).padding(1).bias(false).build();
+      MemoryFormat.CHANNELS_LAST.apply(m);
+      Layer conv = Layers.of(m);
+      Tensor x = MemoryFormat.CHANNELS_LAST.apply(torch.randn(2, 32, 56, 56, 40));
+      return () -> conv.forward(x);
+    });
     System.out.printf(Locale.ROOT, "{\"threads\": %d, \"matmul_gflops\": %.1f, \"conv2d_gflops\": %.1f, "
-        + "\"conv3d_gflops\": %.1f}%n", threads, matmul, conv2d, conv3d);
+        + "\"conv3d_gflops\": %.1f, \"conv2d_channels_last_gflops\": %.1f, \"conv3d_channels_last_gflops\": %.1f}%n",
+        threads, matmul, conv2d, conv3d, conv2dChannelsLast, conv3dChannelsLast);
   }
 
   /** GFLOP/s of {@code op} (made once by {@code setup}), median over {@code repeats} timed calls after a warm-up. */

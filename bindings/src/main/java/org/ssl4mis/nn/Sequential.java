@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.ssl4mis.memory.MemoryScope;
 
 /**
  * Chains one-tensor modules, naming them {@code 0}, {@code 1}, ... as {@code nn.Sequential} does, so that
@@ -41,11 +42,19 @@ public final class Sequential extends JModule implements Layer {
   }
 
   @Override
+  /**
+   * The steps in order. The steps' intermediate outputs are released when the chain returns (a memory scope
+   * of its own lets only the result out): autograd holds what backward needs, and under no-grad nothing
+   * outlives the block, as in Python, where each one is freed with its last reference. Without this, every
+   * intermediate of a network pass would live until the caller's iteration scope closes.
+   */
   public Tensor forward(Tensor input) {
-    Tensor x = input;
-    for (Layer step : steps) {
-      x = step.forward(x);
+    try (MemoryScope scope = MemoryScope.open()) {
+      Tensor x = input;
+      for (Layer step : steps) {
+        x = step.forward(x);
+      }
+      return x == input ? x : scope.keep(x);
     }
-    return x;
   }
 }

@@ -113,7 +113,7 @@ public final class FC3DDiscriminator extends JModule {
     x = dropout.forward(leakyRelu.forward(conv2.forward(x)));
     x = dropout.forward(leakyRelu.forward(conv3.forward(x)));
     x = avgpool.forward(leakyRelu.forward(conv4.forward(x)));
-    x = x.view(batch, -1);
+    x = x.reshape(batch, -1); // reshape, not view: the maps may be channels-last (MemoryFormat)
     return classifier.forward(x).reshape(batch, 2);
   }
 }

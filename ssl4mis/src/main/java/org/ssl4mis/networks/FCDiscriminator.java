@@ -103,7 +103,7 @@ public final class FCDiscriminator extends JModule {
     x = dropout.forward(leakyRelu.forward(conv2.forward(x)));
     x = dropout.forward(leakyRelu.forward(conv3.forward(x)));
     x = avgpool.forward(leakyRelu.forward(conv4.forward(x)));
-    x = x.view(x.size(0), -1);
+    x = x.reshape(x.size(0), -1); // reshape, not view: the maps may be channels-last (MemoryFormat)
     return classifier.forward(x);
   }
 

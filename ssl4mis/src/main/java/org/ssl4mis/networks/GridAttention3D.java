@@ -136,7 +136,7 @@ public final class GridAttention3D extends JModule {
       case CONCATENATION_DEBUG -> attention = psi.forward(torch.softplus(sum)).sigmoid();
       case CONCATENATION_RESIDUAL -> {
         long batch = xShape[0];
-        Tensor flat = psi.forward(sum.relu()).view(batch, 1, -1);
+        Tensor flat = psi.forward(sum.relu()).reshape(batch, 1, -1);
         attention = flat.softmax(2).view(batch, 1, thetaGrid[0], thetaGrid[1], thetaGrid[2]);
       }
       default -> throw new IllegalStateException(mode.toString());

@@ -10,6 +10,7 @@ import java.util.TreeSet;
 import java.util.function.Function;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.ssl4mis.memory.MemoryScope;
 import org.ssl4mis.nn.Layer;
 
 /**
@@ -26,14 +27,29 @@ public final class Networks {
 
   /** A built network: its module (for weights, train/eval, devices) and its forward as a list of outputs. */
   public record Network(String name, Module module, Function<Tensor, List<Tensor>> forwardAll) {
-    /** Every output in the reference's order (one element for single-output networks). */
+    /**
+     * Every output in the reference's order (one element for single-output networks).
+     *
+     * <p>The pass runs in a memory scope of its own that lets only the outputs out: the layers' intermediate
+     * tensors are released when the pass returns (autograd keeps what backward needs and frees it as backward
+     * consumes it), as Python drops them with their last reference, instead of living until the caller's
+     * iteration scope closes. This bounds a training step's peak memory (benchmarks/README.md).
+     */
     public List<Tensor> outputs(Tensor input) {
-      return forwardAll.apply(input);
+      try (MemoryScope scope = MemoryScope.open()) {
+        List<Tensor> out = forwardAll.apply(input);
+        for (Tensor t : out) {
+          if (t != input) {
+            scope.keep(t);
+          }
+        }
+        return out;
+      }
     }
 
     /** The main segmentation logits: the output, or the first of several, as the reference's tests take. */
     public Tensor logits(Tensor input) {
-      return forwardAll.apply(input).get(0);
+      return outputs(input).get(0);
     }
 
     /** The main output as a one-tensor {@link Layer}. */

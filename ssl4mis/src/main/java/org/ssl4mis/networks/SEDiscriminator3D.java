@@ -67,14 +67,14 @@ public final class SEDiscriminator3D extends JModule {
     @Override
     public Tensor forward(Tensor x) {
       long batch = Tensors.shape(x)[0];
-      Tensor w = fc.forward(avgPool.forward(x).view(batch, channels)).view(batch, channels, 1, 1, 1);
+      Tensor w = fc.forward(avgPool.forward(x).reshape(batch, channels)).view(batch, channels, 1, 1, 1);
       return x.mul(w);
     }
 
     /** The (N, C) channel weights the block would apply to {@code x}. */
     public Tensor channelWeights(Tensor x) {
       long batch = Tensors.shape(x)[0];
-      return fc.forward(avgPool.forward(x).view(batch, channels));
+      return fc.forward(avgPool.forward(x).reshape(batch, channels));
     }
   }
 
@@ -166,7 +166,7 @@ public final class SEDiscriminator3D extends JModule {
     x = leakyRelu.forward(conv2.forward(x));
     x = leakyRelu.forward(conv3.forward(x));
     x = leakyRelu.forward(conv4.forward(x));
-    x = avgpool.forward(se.forward(x)).view(batch, ndf * 8);
+    x = avgpool.forward(se.forward(x)).reshape(batch, ndf * 8);
     return classifier.forward(x);
   }
 }

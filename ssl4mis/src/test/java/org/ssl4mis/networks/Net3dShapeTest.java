@@ -16,6 +16,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.ssl4mis.memory.MemoryScope;
+import org.ssl4mis.nn.MemoryFormat;
 import org.ssl4mis.nn.StateDict;
 import org.ssl4mis.tensor.Tensors;
 
@@ -141,6 +142,37 @@ class Net3dShapeTest {
   }
 
   // ---- training-mode behaviour --------------------------------------------------------------------
+
+  @Test
+  @SuppressWarnings("try") // the scope acts while open
+  void discriminatorsTakeChannelsLastMaps() {
+    // Training re-lays segmentation outputs channels-last (MemoryFormat); the flattening before the classifier
+    // must still read them in logical order.
+    try (MemoryScope scope = MemoryScope.open(); NoGradGuard noGrad = new NoGradGuard()) {
+      FCDiscriminator d2 = new FCDiscriminator(4, 8, 1);
+      d2.eval();
+      Tensor map = torch.randn(2, 4, 224, 224);
+      Tensor image = torch.randn(2, 1, 224, 224);
+      Tensor expected = d2.forward(map, image);
+      Tensor got = d2.forward(MemoryFormat.CHANNELS_LAST.apply(map), MemoryFormat.CHANNELS_LAST.apply(image));
+      assertTrue(got.allclose(expected, 1e-4, 1e-5, false), "FCDiscriminator on channels-last maps");
+
+      FC3DDiscriminator d3 = new FC3DDiscriminator(2, 4, 1);
+      d3.eval();
+      Tensor map3 = torch.randn(1, 2, 96, 96, 96);
+      Tensor image3 = torch.randn(1, 1, 96, 96, 96);
+      Tensor expected3 = d3.forward(map3, image3);
+      Tensor got3 = d3.forward(MemoryFormat.CHANNELS_LAST.apply(map3), MemoryFormat.CHANNELS_LAST.apply(image3));
+      assertTrue(got3.allclose(expected3, 1e-4, 1e-5, false), "FC3DDiscriminator on channels-last maps");
+
+      SEDiscriminator3D se = new SEDiscriminator3D(2, 4, 1, 4, 1);
+      se.eval();
+      Tensor map4 = torch.randn(1, 2, 32, 32, 32);
+      Tensor image4 = torch.randn(1, 1, 32, 32, 32);
+      assertTrue(se.forward(MemoryFormat.CHANNELS_LAST.apply(map4), MemoryFormat.CHANNELS_LAST.apply(image4))
+          .allclose(se.forward(map4, image4), 1e-4, 1e-5, false), "SEDiscriminator3D on channels-last maps");
+    }
+  }
 
   @Test
   void dropoutLayersAndRatesAreTheReferences() {

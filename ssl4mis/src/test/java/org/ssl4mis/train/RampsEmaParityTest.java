@@ -173,14 +173,10 @@ class RampsEmaParityTest {
   @SuppressWarnings("try") // the scope acts while open; the body never names it
   void fastPathFallbackAndThreadsAgree() {
     try (MemoryScope scope = MemoryScope.open()) {
-      SplittableRandom r = new SplittableRandom(7);
       int n = 300_001; // several parallel work items and a ragged last block
-      float[] e = new float[n];
-      float[] p = new float[n];
-      for (int i = 0; i < n; i++) {
-        e[i] = (float) (r.nextDouble() * 2 - 1);
-        p[i] = (float) (r.nextDouble() * 2 - 1);
-      }
+      float[][] pair = uniformPair(7, n);
+      float[] e = pair[0];
+      float[] p = pair[1];
       double alpha = Ema.effectiveAlpha(0.99, 50);
       float a = (float) alpha;
       float b = (float) (1 - alpha);
@@ -220,15 +216,11 @@ class RampsEmaParityTest {
   @SuppressWarnings("try") // the scope acts while open; the body never names it
   void channelsLastPairsPairElementByElement() {
     try (MemoryScope scope = MemoryScope.open()) {
-      SplittableRandom r = new SplittableRandom(11);
       long[] shape = {16, 8, 3, 3};
       int n = 16 * 8 * 3 * 3;
-      float[] e = new float[n];
-      float[] p = new float[n];
-      for (int i = 0; i < n; i++) {
-        e[i] = (float) (r.nextDouble() * 2 - 1);
-        p[i] = (float) (r.nextDouble() * 2 - 1);
-      }
+      float[][] pair = uniformPair(11, n);
+      float[] e = pair[0];
+      float[] p = pair[1];
       double alpha = Ema.effectiveAlpha(0.99, 50);
       Tensor contiguous = Tensors.fromFloats(e, shape);
       Ema.blend(List.of(contiguous), List.of(Tensors.fromFloats(p, shape)), alpha);
@@ -248,6 +240,18 @@ class RampsEmaParityTest {
       }
       assertTrue(ulps <= 1, "mixed layouts within one ulp: " + ulps);
     }
+  }
+
+  /** An EMA value and a parameter per element, uniform in [-1, 1), from {@code seed}. */
+  private static float[][] uniformPair(long seed, int n) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] e = new float[n];
+    float[] p = new float[n];
+    for (int i = 0; i < n; i++) {
+      e[i] = (float) (r.nextDouble() * 2 - 1);
+      p[i] = (float) (r.nextDouble() * 2 - 1);
+    }
+    return new float[][] {e, p};
   }
 
   private static int mismatches(float[] expected, float[] actual) {
