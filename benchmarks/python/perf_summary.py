@@ -90,7 +90,9 @@ def main():
     print("| share | category | library | symbol |")
     print("| --- | --- | --- | --- |")
     for pct, cat, dso, sym in sorted(symbols, reverse=True)[:15]:
-        short = re.sub(r"\(.*", "", sym)
+        # ATen's kernels hide in long template names: show the kernel's own name where there is one.
+        kernels = re.findall(r"([A-Za-z0-9_]+(?:_kernel|_impl|_channels_last|_contiguous)[A-Za-z0-9_]*)", sym)
+        short = kernels[0] if kernels else sym
         short = short if len(short) <= 110 else short[:107] + "..."
         print("| %.1f %% | %s | %s | `%s` |" % (100 * pct / total, cat, dso, short.replace("|", "\\|")))
 
