@@ -16,9 +16,8 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.io.Checkpoints;
 import org.ssl4mis.losses.SignedDistanceMaps;
@@ -37,22 +36,13 @@ import org.ssl4mis.train.TrainingContext;
  * masks.
  */
 @SuppressWarnings("try") // memory scopes act while open; bodies never name them
+@ExtendWith(OneIntraOpThread.class)
 class ContextAwareNetworkTest {
   private static final int[] PATCH = {32, 32, 16};
   private static final int ITERATIONS = 10;
   private static final int START = 3000;
   /** As in the DAN trace: a small rate keeps float32 rounding from being amplified over ten steps. */
   private static final double BASE_LR = 0.001;
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   static Networks.Network canet() {
     Networks.Network n = Networks.create("canet", 1, 2, Networks.Options.of("n_filters", "4", "has_dropout", "false",

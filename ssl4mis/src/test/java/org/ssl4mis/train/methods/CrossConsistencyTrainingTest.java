@@ -16,9 +16,8 @@ import java.util.SplittableRandom;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.io.Checkpoints;
 import org.ssl4mis.memory.MemoryScope;
@@ -41,21 +40,12 @@ import org.ssl4mis.train.TrainingContext;
  * themselves are {@code Perturbations}' own tests' business.
  */
 @SuppressWarnings("try") // memory scopes act while open; bodies never name them
+@ExtendWith(OneIntraOpThread.class)
 class CrossConsistencyTrainingTest {
   private static final int ITERATIONS = 10;
   private static final int N = 6;
   private static final int LB = 3;
   private static final int MAX_ITERATIONS = 12;
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   /** The perturbations of one iteration: per encoder stage a noise map, a dropout mask and a fraction. */
   private record Drawn(List<Tensor> noise, List<Tensor> masks, double[] fractions) {}

@@ -17,9 +17,8 @@ import org.bytedeco.pytorch.Dropout2dImpl;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.io.Checkpoints;
 import org.ssl4mis.memory.MemoryScope;
@@ -36,6 +35,7 @@ import org.ssl4mis.train.TrainConfig;
  * plus its targets, patch checks and state.
  */
 @SuppressWarnings("try") // memory scopes and no-grad guards act while open; bodies never name them
+@ExtendWith(OneIntraOpThread.class)
 class DeepAdversarialNetworkTest {
   /** The smallest square patch the 2D DAN takes. */
   private static final int SIDE = 224;
@@ -47,16 +47,6 @@ class DeepAdversarialNetworkTest {
    * the loop rather than about chaos.
    */
   private static final double BASE_LR = 0.001;
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   static TrainConfig config(Map<String, String> extra) {
     return new TrainConfig("dan", 2, "/nonexistent", "test/dan", "unet", 30000, 2, true, BASE_LR, new int[] {SIDE, SIDE},

@@ -10,9 +10,8 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.cli.Main;
 import org.ssl4mis.io.Checkpoints;
@@ -26,6 +25,7 @@ import org.ssl4mis.nn.StateDict;
  * optimizer layout PyTorch itself writes), and which {@code Checkpoints.loadInto} and {@code ssl4mis test} read
  * the weights from.
  */
+@ExtendWith(OneIntraOpThread.class)
 class FixMatchCheckpointTest {
   private static final String WIDTHS = "feature_chns=4,8,16,32,64";
   private static final int ITERATIONS = 8;
@@ -33,16 +33,6 @@ class FixMatchCheckpointTest {
 
   @TempDir
   static Path dir;
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   @Test
   void checkpointsAreTheScriptsDictionaries() throws Exception {

@@ -17,9 +17,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.data.BatchLoader;
 import org.ssl4mis.data.Volume;
@@ -42,21 +41,12 @@ import org.ssl4mis.train.TrainingData;
  * compared, the augmentations have their own Pillow-exact tests), and the CTA script's policy schedule.
  */
 @SuppressWarnings("try") // memory scopes act while open; bodies never name them
+@ExtendWith(OneIntraOpThread.class)
 class FixMatchTest {
   private static final int ITERATIONS = 10;
   private static final int N = 6;
   private static final int LB = 3;
   private static final int MAX_ITERATIONS = 12;
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   private static TrainConfig config(String method, Map<String, String> extra) {
     return new TrainConfig(method, 2, "/nonexistent", "test/" + method, "unet", MAX_ITERATIONS, N, true, 0.01,

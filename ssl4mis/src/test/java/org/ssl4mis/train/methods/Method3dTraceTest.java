@@ -9,9 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.networks.ScriptInits;
 import org.ssl4mis.tensor.Tensors;
@@ -66,22 +65,13 @@ import org.ssl4mis.train.methods.MethodTraceTest.Trace;
  * training mode (no option switches them off), so a deterministic trace needs either such an option or the
  * dropout masks handed to Python.
  */
+@ExtendWith(OneIntraOpThread.class)
 class Method3dTraceTest {
   /** The tiny 3D network, its initialisation and its Python side. */
   static final Shape VOLUME = new Shape(3, new int[] {32, 32, 16}, "n_filters=2;normalization=none;has_dropout=false",
       m -> ScriptInits.kaimingNormalInitWeight(m, 3), List.of("/networks/canet_reference.py",
           "/methods/unet2d_reference.py", "/methods/trace_reference.py", "/methods/vnet_reference.py"));
   static final int CLASSES = 2;
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   @Test
   void fullySupervised(@TempDir Path dir) throws Exception {

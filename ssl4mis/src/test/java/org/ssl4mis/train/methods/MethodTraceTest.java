@@ -14,9 +14,8 @@ import java.util.function.Consumer;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.io.Checkpoints;
 import org.ssl4mis.memory.MemoryScope;
@@ -72,6 +71,7 @@ import org.ssl4mis.train.TrainConfig;
  * </table>
  */
 @SuppressWarnings("try") // memory scopes act while open; bodies never name them
+@ExtendWith(OneIntraOpThread.class)
 class MethodTraceTest {
   static final int ITERATIONS = 10;
   static final int START = 995;
@@ -95,16 +95,6 @@ class MethodTraceTest {
    * network re-statement and {@code trace_reference.py}).
    */
   record Shape(int dim, int[] patch, String modelOptions, Consumer<Module> init, List<String> prelude) {}
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   @Test
   void fullySupervised(@TempDir Path dir) throws Exception {

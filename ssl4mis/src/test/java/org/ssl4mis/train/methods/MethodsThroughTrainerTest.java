@@ -13,9 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.cli.Main;
 import org.ssl4mis.nn.StateDict;
@@ -34,6 +34,7 @@ import org.ssl4mis.networks.Networks;
  * and stay finite; R-Drop's two networks are both trained, validated, saved under the script's names and
  * resumed exactly.
  */
+@ExtendWith(OneIntraOpThread.class)
 class MethodsThroughTrainerTest {
   private static final int ITERATIONS = 8;
   private static final String WEIGHT = "decoder.out_conv.weight";
@@ -44,15 +45,9 @@ class MethodsThroughTrainerTest {
 
   @BeforeAll
   static void syntheticAcdc() throws Exception {
-    MethodTestSupport.oneThread();
     data = dir.resolve("ACDC");
     assertEquals(0, Main.run("synth", "acdc", "--out", data.toString(), "--cases", "4", "--seed", "3", "--size",
         "64,64", "--slices_per_case", "6"));
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
   }
 
   /** Scalars by tag, in step order. */

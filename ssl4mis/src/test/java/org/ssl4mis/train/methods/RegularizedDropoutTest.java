@@ -14,9 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.io.Checkpoints;
 import org.ssl4mis.losses.Losses;
@@ -31,17 +30,8 @@ import org.ssl4mis.train.TrainConfig;
 import org.ssl4mis.train.TrainingContext;
 
 @SuppressWarnings("try") // memory scopes and no-grad guards act while open; bodies never name them
+@ExtendWith(OneIntraOpThread.class)
 class RegularizedDropoutTest {
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   @Test
   void stepMatchesThePythonRestatementOfTheScriptWithTheLastAxisQuirkAndTheFix(@TempDir Path dir) throws Exception {

@@ -12,9 +12,8 @@ import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.io.Checkpoints;
 import org.ssl4mis.networks.Networks;
@@ -27,17 +26,8 @@ import org.ssl4mis.train.TrainConfig;
 
 /** The scripts' weight inits, Swin-UNet's load_from, and the two-network methods' options and names. */
 @SuppressWarnings("try") // the no-grad guard acts while open
+@ExtendWith(OneIntraOpThread.class)
 class TwoNetworkMethodsTest {
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   private static double std(Tensor t) {
     float[] v = Tensors.toFloats(t);

@@ -9,9 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.ssl4mis.io.Checkpoints;
 import org.ssl4mis.memory.MemoryScope;
@@ -28,6 +27,7 @@ import org.ssl4mis.train.TrainConfig;
  * iteration agrees within 1e-4 relative.
  */
 @SuppressWarnings("try") // memory scopes act while open; bodies never name them
+@ExtendWith(OneIntraOpThread.class)
 class TwoNetworkMethodsTraceTest {
   private static final int STEPS = 10;
   private static final int BATCH = 6;
@@ -35,16 +35,6 @@ class TwoNetworkMethodsTraceTest {
   /** A Swin-UNet small enough for a test (32x32, embed 8), with shifted windows in its first stage. */
   static final String TINY_SWIN = "img_size=32;embed_dim=8;depths=2,2,2,2;num_heads=1,2,4,8;window_size=4;"
       + "drop_path_rate=0";
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   @Test
   void crossPseudoSupervisionFollowsTheScriptForTenIterations(@TempDir Path dir) throws Exception {

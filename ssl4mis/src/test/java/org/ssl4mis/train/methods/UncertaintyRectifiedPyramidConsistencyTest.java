@@ -12,9 +12,8 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.ssl4mis.memory.MemoryScope;
 import org.ssl4mis.networks.Networks;
 import org.ssl4mis.runtime.NativeRuntime;
@@ -30,17 +29,8 @@ import org.ssl4mis.train.TrainingContext;
  * four outputs.
  */
 @SuppressWarnings("try") // memory scopes and no-grad guards act while open; bodies never name them
+@ExtendWith(OneIntraOpThread.class)
 class UncertaintyRectifiedPyramidConsistencyTest {
-
-  @BeforeAll
-  static void oneThread() {
-    MethodTestSupport.oneThread();
-  }
-
-  @AfterAll
-  static void restoreThreads() {
-    MethodTestSupport.restoreThreads();
-  }
 
   @Test
   void stepMatchesTheScriptsFormulasInDoublePrecision() {
