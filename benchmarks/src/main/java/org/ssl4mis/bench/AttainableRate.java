@@ -37,34 +37,37 @@ public final class AttainableRate {
       Tensor b = torch.randn(4096, 4096);
       return () -> a.matmul(b);
     });
-    double conv2d = rate(2.0 * (8L * 64 * 128 * 128) * (64 * 9), repeats, () -> {
-      Layer conv = Layers.of(Nn.conv2d(64, 64, 3).padding(1).bias(false).build());
-      Tensor x = torch.randn(8, 64, 128, 128);
-      return () -> conv.forward(x);
-    });
-    double conv3d = rate(2.0 * (2L * 32 * 56 * 56 * 40) * (32 * 27), repeats, () -> {
-      Layer conv = Layers.of(Nn.conv3d(32, 32, 3).padding(1).bias(false).build());
-      Tensor x = torch.randn(2, 32, 56, 56, 40);
-      return () -> conv.forward(x);
-    });
+    double conv2d = convolution(Nn.conv2d(64, 64, 3).padding(1).bias(false).build(), MemoryFormat.CONTIGUOUS,
+        repeats, 8, 64, 128, 128);
+    double conv3d = convolution(Nn.conv3d(32, 32, 3).padding(1).bias(false).build(), MemoryFormat.CONTIGUOUS,
+        repeats, 2, 32, 56, 56, 40);
     // The same convolutions channels-last (weights and input), the layout training uses on the CPU.
-    double conv2dChannelsLast = rate(2.0 * (8L * 64 * 128 * 128) * (64 * 9), repeats, () -> {
-      org.bytedeco.pytorch.Module m = Nn.conv2d(64, 64, 3).padding(1).bias(false).build();
-      MemoryFormat.CHANNELS_LAST.apply(m);
-      Layer conv = Layers.of(m);
-      Tensor x = MemoryFormat.CHANNELS_LAST.apply(torch.randn(8, 64, 128, 128));
-      return () -> conv.forward(x);
-    });
-    double conv3dChannelsLast = rate(2.0 * (2L * 32 * 56 * 56 * 40) * (32 * 27), repeats, () -> {
-      org.bytedeco.pytorch.Module m = Nn.conv3d(32, 32, 3).padding(1).bias(false).build();
-      MemoryFormat.CHANNELS_LAST.apply(m);
-      Layer conv = Layers.of(m);
-      Tensor x = MemoryFormat.CHANNELS_LAST.apply(torch.randn(2, 32, 56, 56, 40));
-      return () -> conv.forward(x);
-    });
+    double conv2dChannelsLast = convolution(Nn.conv2d(64, 64, 3).padding(1).bias(false).build(),
+        MemoryFormat.CHANNELS_LAST, repeats, 8, 64, 128, 128);
+    double conv3dChannelsLast = convolution(Nn.conv3d(32, 32, 3).padding(1).bias(false).build(),
+        MemoryFormat.CHANNELS_LAST, repeats, 2, 32, 56, 56, 40);
     System.out.printf(Locale.ROOT, "{\"threads\": %d, \"matmul_gflops\": %.1f, \"conv2d_gflops\": %.1f, "
         + "\"conv3d_gflops\": %.1f, \"conv2d_channels_last_gflops\": %.1f, \"conv3d_channels_last_gflops\": %.1f}%n",
         threads, matmul, conv2d, conv3d, conv2dChannelsLast, conv3dChannelsLast);
+  }
+
+  /**
+   * GFLOP/s of a 3x3 (or 3x3x3) same-padded convolution with as many output as input channels on a random
+   * input of {@code shape}, weights and input laid out in {@code format}.
+   */
+  private static double convolution(org.bytedeco.pytorch.Module conv, MemoryFormat format, int repeats,
+      long... shape) {
+    long outputs = 1;
+    for (long side : shape) {
+      outputs *= side;
+    }
+    long kernel = shape.length == 4 ? 9 : 27;
+    return rate(2.0 * outputs * (shape[1] * kernel), repeats, () -> {
+      format.apply(conv);
+      Layer layer = Layers.of(conv);
+      Tensor x = format.apply(torch.randn(shape));
+      return () -> layer.forward(x);
+    });
   }
 
   /** GFLOP/s of {@code op} (made once by {@code setup}), median over {@code repeats} timed calls after a warm-up. */

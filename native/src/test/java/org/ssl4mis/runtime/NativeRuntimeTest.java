@@ -76,15 +76,10 @@ class NativeRuntimeTest {
     List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--enable-native-access=ALL-UNNAMED", "-cp",
         System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))));
-    Output child = run(concat(java, PrintAllocator.class.getName()), Map.of("LD_PRELOAD", auto.text()));
+    java.add(PrintAllocator.class.getName());
+    Output child = run(java, Map.of("LD_PRELOAD", auto.text()));
     String mapped = Path.of(auto.text()).toRealPath().toString(); // the process maps the file the link names
     assertEquals(new Output(0, "tcmalloc " + mapped + " " + (16L << 20) + " " + 256L * 256 * 256), child);
-  }
-
-  private static List<String> concat(List<String> head, String... tail) {
-    List<String> out = new ArrayList<>(head);
-    out.addAll(List.of(tail));
-    return out;
   }
 
   @Test
